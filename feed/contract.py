@@ -1,0 +1,182 @@
+"""The wire contract: one definition, imported by producer and consumer alike.
+
+Row topic: key = lot number (UTF-8); value = JSON object header -> original string; Kafka
+headers carry where the row came from. A row that could not be parsed travels too, as a
+``malformed`` message holding its raw text and the reason, so that nothing is lost.
+Files topic (compacted, key = SHA-256): ``started`` then ``completed`` (or ``aborted``)
+per publication.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+
+CONTRACT_VERSION = "1"
+DEFAULT_ROW_TOPIC = "vinops.copart.lots"
+DEFAULT_FILES_TOPIC = "vinops.files"
+DEFAULT_DLQ_TOPIC = "vinops.copart.lots.dlq"
+
+# File ids are derived, not random, so that the same bytes always get the same id.
+_FILE_NAMESPACE = uuid.UUID("6f1c1f0e-6a53-4d0b-9a0e-7c9f3b1a2d10")
+
+H_FILE_ID = "vinops-file-id"
+H_SHA256 = "vinops-sha256"
+H_ROW_NO = "vinops-row-no"
+H_DIALECT = "vinops-dialect"
+H_CONTRACT = "vinops-contract"
+H_KIND = "vinops-kind"
+H_ENCODING = "vinops-encoding"
+
+KafkaHeaders = Sequence[tuple[str, bytes]]
+
+
+class ContractError(ValueError):
+    """A message does not follow the wire contract; the text says what is missing."""
+
+
+class RowKind(enum.StrEnum):
+    ROW = "row"
+    MALFORMED = "malformed"
+
+
+def file_id_for(sha256_hex: str) -> uuid.UUID:
+    return uuid.uuid5(_FILE_NAMESPACE, sha256_hex.lower())
+
+
+def malformed_key(sha256_hex: str, row_no: int) -> str:
+    """Key of a row without a usable lot number: unique, so it is never compacted away."""
+    return f"malformed:{sha256_hex[:16]}:{row_no}"
+
+
+@dataclass(frozen=True, slots=True)
+class RowMeta:
+    file_id: uuid.UUID
+    sha256: str
+    row_no: int  # 1-based physical record number after the header
+    dialect: str
+    kind: RowKind = RowKind.ROW
+    encoding: str = "utf-8"
+    contract: str = CONTRACT_VERSION
+
+    def kafka_headers(self) -> list[tuple[str, bytes]]:
+        return [
+            (H_FILE_ID, str(self.file_id).encode()),
+            (H_SHA256, self.sha256.encode()),
+            (H_ROW_NO, str(self.row_no).encode()),
+            (H_DIALECT, self.dialect.encode()),
+            (H_KIND, self.kind.value.encode()),
+            (H_ENCODING, self.encoding.encode()),
+            (H_CONTRACT, self.contract.encode()),
+        ]
+
+    @classmethod
+    def from_kafka_headers(cls, headers: KafkaHeaders | None) -> RowMeta:
+        found = dict(headers or ())
+        missing = [h for h in (H_FILE_ID, H_SHA256, H_ROW_NO, H_DIALECT) if h not in found]
+        if missing:
+            raise ContractError(f"missing header(s): {', '.join(missing)}")
+        contract = found.get(H_CONTRACT, b"").decode("utf-8", "replace")
+        if contract != CONTRACT_VERSION:
+            raise ContractError(f"contract version {contract!r}, expected {CONTRACT_VERSION!r}")
+        try:
+            return cls(
+                file_id=uuid.UUID(found[H_FILE_ID].decode()),
+                sha256=found[H_SHA256].decode(),
+                row_no=int(found[H_ROW_NO]),
+                dialect=found[H_DIALECT].decode(),
+                kind=RowKind(found.get(H_KIND, b"row").decode()),
+                encoding=found.get(H_ENCODING, b"utf-8").decode(),
+                contract=contract,
+            )
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ContractError(f"bad header value: {exc}") from exc
+
+
+def encode_row(values: Mapping[str, str]) -> bytes:
+    return orjson.dumps(values)
+
+
+def encode_malformed(raw_text: str, error: str, fields: Sequence[str]) -> bytes:
+    return orjson.dumps({"raw": raw_text, "error": error, "fields": list(fields)})
+
+
+def decode_value(value: bytes | None) -> dict[str, Any]:
+    """The JSON object of a message value, or ``ContractError``."""
+    if value is None:
+        raise ContractError("message has no value")
+    try:
+        decoded = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise ContractError(f"value is not JSON: {exc}") from exc
+    if not isinstance(decoded, dict):
+        raise ContractError(f"value is a JSON {type(decoded).__name__}, expected an object")
+    return decoded
+
+
+@dataclass(frozen=True, slots=True)
+class FileStarted:
+    file_id: str
+    sha256: str
+    path: str
+    bytes: int
+    headers: list[str]
+    dialect: str
+    encoding: str
+    started_at: str  # ISO 8601 UTC
+    event: str = "started"
+    contract: str = CONTRACT_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class FileCompleted:
+    file_id: str
+    sha256: str
+    rows: int  # rows published, malformed ones included
+    malformed: int
+    seconds: float
+    completed_at: str  # ISO 8601 UTC
+    encoding: str = "utf-8"
+    event: str = "completed"
+    contract: str = CONTRACT_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FileAborted:
+    """The producer gave up on a publication (interrupted, delivery failed): its run failed."""
+
+    file_id: str
+    sha256: str
+    rows: int  # rows confirmed before the abort
+    reason: str
+    aborted_at: str  # ISO 8601 UTC
+    event: str = "aborted"
+    contract: str = CONTRACT_VERSION
+
+
+FileEvent = FileStarted | FileCompleted | FileAborted
+
+
+def encode_file_event(event: FileEvent) -> bytes:
+    return orjson.dumps(asdict(event))
+
+
+def decode_file_event(value: bytes | None) -> FileEvent:
+    data = decode_value(value)
+    kind = data.get("event")
+    try:
+        if kind == "started":
+            return FileStarted(**data)
+        if kind == "completed":
+            return FileCompleted(**data)
+        if kind == "aborted":
+            return FileAborted(**data)
+    except TypeError as exc:
+        raise ContractError(f"file event fields: {exc}") from exc
+    raise ContractError(f"unknown file event {kind!r}")
