@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# First start of the postgres:17 container (mounted into /docker-entrypoint-initdb.d, runs
+# once on an empty data directory): roles, logins, database `vinops` and extensions, from
+# devstack/bootstrap.sql, the same file the local stack runs. Passwords reach psql as
+# variables on stdin, never on a command line. Tables and grants come later from
+# `consumer migrate` (the `migrate` service).
+#
+# The body runs in a subshell: the entrypoint sources non-executable scripts, and our
+# shell options must not leak into it.
+vinops_bootstrap() (
+    set -euo pipefail
+    : "${POSTGRES_PASSWORD:?}" "${VINOPS_ADMIN_PASSWORD:?}" "${VINOPS_ETL_PASSWORD:?}"
+    {
+        printf '\\set su_pw %s\n\\set admin_pw %s\n\\set etl_pw %s\n' \
+            "$POSTGRES_PASSWORD" "$VINOPS_ADMIN_PASSWORD" "$VINOPS_ETL_PASSWORD"
+        cat "${VINOPS_BOOTSTRAP_SQL:-/vinops/bootstrap.sql}"
+    } | psql -X -q -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" \
+        --dbname postgres -f -
+)
+
+vinops_bootstrap
