@@ -1,0 +1,158 @@
+"""S2 roles: app_ro only reads public, etl_rw writes data but never DDL, vinops_etl is etl_rw."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from tests.integration.conftest import FreshDb, dsn_for
+
+pytestmark = pytest.mark.integration
+
+SCHEMAS = ("public", "raw", "staging", "audit", "ingest")
+DENIED = asyncpg.InsufficientPrivilegeError
+
+
+async def our_tables(conn: asyncpg.Connection) -> list[tuple[str, str, str]]:
+    """(schema, table, first column) of every table in our schemas."""
+    rows = await conn.fetch(
+        """SELECT n.nspname, c.relname, a.attname FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = 1
+           WHERE c.relkind = 'r' AND n.nspname = ANY($1::text[]) ORDER BY 1, 2""",
+        list(SCHEMAS),
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+@pytest_asyncio.fixture
+async def as_app_ro(fresh_db: FreshDb, pg_superuser_dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """A session holding only app_ro's privileges (a superuser who SET ROLE drops superuser)."""
+    conn = await asyncpg.connect(dsn_for(pg_superuser_dsn, fresh_db.name))
+    try:
+        await conn.execute("SET ROLE app_ro")
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest_asyncio.fixture
+async def as_etl(fresh_db: FreshDb) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(fresh_db.etl_dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def test_app_ro_cannot_write_anywhere(as_app_ro: asyncpg.Connection) -> None:
+    tables = await our_tables(as_app_ro)
+    assert len(tables) == 12
+    for schema, table, column in tables:
+        name = f'"{schema}"."{table}"'
+        for sql in (
+            f"INSERT INTO {name} DEFAULT VALUES",
+            f'UPDATE {name} SET "{column}" = "{column}" WHERE false',
+            f"DELETE FROM {name} WHERE false",
+            f"TRUNCATE {name}",
+        ):
+            with pytest.raises(DENIED):
+                await as_app_ro.execute(sql)
+
+
+async def test_app_ro_reads_public_only(as_app_ro: asyncpg.Connection) -> None:
+    for table in ("vehicles", "lots", "sale_events", "images"):
+        assert await as_app_ro.fetchval(f"SELECT count(*) FROM public.{table}") == 0
+    for name in ("raw.rows", "raw.csv_files", "staging.copart_raw", "audit.parse_errors",
+                 "audit.v_ingest_count", "ingest.consumer_offsets"):  # fmt: skip
+        with pytest.raises(DENIED):
+            await as_app_ro.fetchval(f"SELECT count(*) FROM {name}")
+
+
+async def test_etl_cannot_change_the_schema(as_etl: asyncpg.Connection) -> None:
+    for schema in SCHEMAS:
+        with pytest.raises(DENIED):
+            await as_etl.execute(f"CREATE TABLE {schema}.intruder (x int)")
+        with pytest.raises(DENIED):
+            await as_etl.execute(f"CREATE VIEW {schema}.intruder AS SELECT 1 AS x")
+    for schema, table, _ in await our_tables(as_etl):
+        with pytest.raises(DENIED):  # "must be owner"
+            await as_etl.execute(f'ALTER TABLE "{schema}"."{table}" ADD COLUMN intruder int')
+        with pytest.raises(DENIED):
+            await as_etl.execute(f'DROP TABLE "{schema}"."{table}"')
+    with pytest.raises(DENIED):
+        await as_etl.execute("CREATE SCHEMA intruder")
+    with pytest.raises(DENIED):
+        await as_etl.execute("CREATE OR REPLACE FUNCTION public.normalize_vin(text) "
+                             "RETURNS text LANGUAGE sql AS 'SELECT $1'")  # fmt: skip
+
+
+async def test_etl_login_is_only_etl_rw(as_etl: asyncpg.Connection) -> None:
+    row = await as_etl.fetchrow(
+        "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles "
+        "WHERE rolname = current_user"
+    )
+    assert row is not None
+    assert tuple(row) == (False, False, False, False)
+    granted = await as_etl.fetch(
+        "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+        "JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = current_user"
+    )
+    assert [r[0] for r in granted] == ["etl_rw"]
+
+
+async def test_etl_writes_the_data_it_owns(as_etl: asyncpg.Connection) -> None:
+    file_id = uuid.uuid4()
+    async with as_etl.transaction():
+        await as_etl.execute(
+            "INSERT INTO raw.csv_files (file_id, sha256) VALUES ($1, $2)", file_id, "ab" * 32
+        )
+        await as_etl.execute(
+            "INSERT INTO raw.rows (file_id, row_no, kind, lot_external_id, payload) "
+            "VALUES ($1, 1, 'row', '26519090', '{\"Lot number\": \"26519090\"}')",
+            file_id,
+        )
+        await as_etl.execute(
+            "INSERT INTO staging.copart_raw (file_id, row_no, window_start_utc, lot_external_id,"
+            " fields_total, fields_unknown) VALUES ($1, 1, now(), '26519090', 49, 3)",
+            file_id,
+        )
+        await as_etl.execute(
+            "INSERT INTO public.vehicles (vin, vin_raw) VALUES ('KMHE24L10HA059207', "
+            "'KMHE24LI0HA059207')"
+        )
+        lot_id = await as_etl.fetchval(
+            "INSERT INTO public.lots (lot_external_id, vin, source_updated_at) "
+            "VALUES ('26519090', 'KMHE24L10HA059207', now()) RETURNING id"
+        )
+        await as_etl.execute("UPDATE public.lots SET status = 'Pure Sale' WHERE id = $1", lot_id)
+        await as_etl.execute(
+            "INSERT INTO audit.parse_errors (dedup_key, reason, message) VALUES ('t:0:1', "
+            "'bad_json', 'x')"
+        )
+        await as_etl.execute(
+            "INSERT INTO audit.etl_runs (run_id, file_id, status) VALUES ($1, $1, 'started')",
+            file_id,
+        )
+        await as_etl.execute(
+            "INSERT INTO ingest.consumer_offsets (group_id, topic, partition, next_offset) "
+            "VALUES ('g', 't', 0, 1)"
+        )
+        await as_etl.execute("CREATE TEMP TABLE batch_tmp (x int) ON COMMIT DROP")
+        assert await as_etl.execute("DELETE FROM staging.copart_raw") == "DELETE 1"
+    counted = await as_etl.fetchrow(
+        "SELECT rows_ingested, lots_touched, parse_errors FROM audit.v_ingest_count"
+    )
+    assert counted is not None
+    assert tuple(counted) == (1, 1, 0)
+    with pytest.raises(DENIED):
+        await as_etl.execute("DELETE FROM public.lots")
+    with pytest.raises(DENIED):
+        await as_etl.execute("DELETE FROM raw.rows")
+    with pytest.raises(DENIED):
+        await as_etl.execute("INSERT INTO ingest.schema_migrations (id, file, sha256) "
+                             "VALUES ('9999', 'x', 'x')")  # fmt: skip
