@@ -1,0 +1,238 @@
+"""Service discovery for every test: where Kafka and PostgreSQL answer.
+
+Order: VINOPS_* environment variables (values override .devstack/env key by key), then the
+local devstack (.devstack/env, written by `make up`) if it answers, then testcontainers if a
+Docker engine answers. Otherwise the tests that need a service FAIL: a missing service is an
+error, never a skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import secrets
+import shlex
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYS = (
+    "VINOPS_KAFKA_BOOTSTRAP",
+    "VINOPS_PG_DSN",
+    "VINOPS_PG_ADMIN_DSN",
+    "VINOPS_PG_SUPERUSER_DSN",
+    "VINOPS_DEVSTACK_DIR",
+)
+NO_SERVICES = (
+    "Kafka/PostgreSQL not reachable: run `make up` (local stack, no Docker needed), "
+    "or export VINOPS_KAFKA_BOOTSTRAP, VINOPS_PG_DSN, VINOPS_PG_ADMIN_DSN, VINOPS_PG_SUPERUSER_DSN"
+)
+
+
+def _mask(dsn: str) -> str:
+    return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", dsn)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    source: str  # "devstack", "env" or "containers"
+    kafka_bootstrap: str
+    pg_dsn: str
+    pg_admin_dsn: str
+    pg_superuser_dsn: str | None
+    devstack_dir: Path | None
+
+    def __repr__(self) -> str:
+        su = _mask(self.pg_superuser_dsn) if self.pg_superuser_dsn else None
+        return (
+            f"Services(source={self.source!r}, kafka_bootstrap={self.kafka_bootstrap!r}, "
+            f"pg_dsn={_mask(self.pg_dsn)!r}, pg_admin_dsn={_mask(self.pg_admin_dsn)!r}, "
+            f"pg_superuser_dsn={su!r}, devstack_dir={self.devstack_dir!r})"
+        )
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse the `export KEY=value` lines that devstack/stack.sh writes."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text().splitlines():
+        words = shlex.split(line, comments=True)
+        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
+            key, _, value = words[1].partition("=")
+            values[key] = value
+    return values
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _kafka_answers(bootstrap: str) -> bool:
+    host, _, port = bootstrap.split(",", maxsplit=1)[0].rpartition(":")
+    return _answers(host, int(port))
+
+
+def _pg_answers(dsn: str) -> bool:
+    parts = urlsplit(dsn)
+    return parts.hostname is not None and _answers(parts.hostname, parts.port or 5432)
+
+
+def _configured() -> Services | None:
+    state = Path(os.environ.get("VINOPS_DEVSTACK_DIR", ROOT / ".devstack"))
+    from_file = read_env_file(state / "env")
+    values = {k: os.environ.get(k) or from_file.get(k, "") for k in KEYS}
+    needed = ("VINOPS_KAFKA_BOOTSTRAP", "VINOPS_PG_DSN", "VINOPS_PG_ADMIN_DSN")
+    if not all(values[k] for k in needed):
+        return None
+    if not (_kafka_answers(values[needed[0]]) and _pg_answers(values[needed[1]])):
+        return None
+    own = all(values[k] == from_file.get(k) for k in needed)
+    return Services(
+        source="devstack" if own else "env",
+        kafka_bootstrap=values["VINOPS_KAFKA_BOOTSTRAP"],
+        pg_dsn=values["VINOPS_PG_DSN"],
+        pg_admin_dsn=values["VINOPS_PG_ADMIN_DSN"],
+        pg_superuser_dsn=values["VINOPS_PG_SUPERUSER_DSN"] or None,
+        devstack_dir=state if own else None,
+    )
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker  # noqa: PLC0415 - only needed when no local stack answers
+
+        docker.from_env().ping()
+    except Exception:  # noqa: BLE001 - ImportError, OSError or DockerException: "no engine"
+        return False
+    return True
+
+
+async def _bootstrap(superuser_dsn: str, admin_pw: str, etl_pw: str) -> None:
+    """What devstack/bootstrap.sql does, for a container that has no psql next to it."""
+    import asyncpg  # noqa: PLC0415
+
+    conn = await asyncpg.connect(superuser_dsn)
+    try:
+        for role in ("admin", "etl_rw", "app_ro"):
+            if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+                await conn.execute(f'CREATE ROLE "{role}" NOLOGIN')
+        for login, attrs, group, pw in (
+            ("vinops_admin", "CREATEROLE CREATEDB", "admin", admin_pw),
+            ("vinops_etl", "NOCREATEROLE NOCREATEDB", "etl_rw", etl_pw),
+        ):
+            if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", login):
+                await conn.execute(f'CREATE ROLE "{login}" LOGIN')
+            # Passwords are hex tokens, so literal quoting is safe here.
+            await conn.execute(f"ALTER ROLE \"{login}\" LOGIN NOSUPERUSER {attrs} PASSWORD '{pw}'")
+            await conn.execute(f'GRANT "{group}" TO "{login}"')
+        for db in ("template1", "vinops"):
+            if db == "vinops" and not await conn.fetchval(
+                "SELECT 1 FROM pg_database WHERE datname = 'vinops'"
+            ):
+                await conn.execute("CREATE DATABASE vinops OWNER vinops_admin")
+            dbconn = await asyncpg.connect(_with_db(superuser_dsn, db))
+            try:
+                for ext in ("pg_stat_statements", "pgcrypto", "pg_trgm", "citext"):
+                    await dbconn.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
+            finally:
+                await dbconn.close()
+    finally:
+        await conn.close()
+
+
+def _with_db(dsn: str, db: str, user: str | None = None, password: str | None = None) -> str:
+    parts = urlsplit(dsn)
+    netloc = parts.netloc
+    if user is not None:
+        netloc = f"{user}:{password}@{netloc.rpartition('@')[2]}"
+    return urlunsplit(parts._replace(netloc=netloc, path=f"/{db}"))
+
+
+@contextlib.contextmanager
+def _containers() -> Iterator[Services]:
+    from testcontainers.kafka import KafkaContainer  # noqa: PLC0415
+    from testcontainers.postgres import PostgresContainer  # noqa: PLC0415
+
+    su_pw, admin_pw, etl_pw = (secrets.token_hex(16) for _ in range(3))
+    pg = PostgresContainer(
+        "postgres:15", username="postgres", password=su_pw, dbname="postgres", driver=None
+    ).with_command("postgres -c shared_preload_libraries=pg_stat_statements")
+    kafka = KafkaContainer().with_kraft()
+    with pg, kafka:
+        su = pg.get_connection_url()
+        asyncio.run(_bootstrap(su, admin_pw, etl_pw))
+        yield Services(
+            source="containers",
+            kafka_bootstrap=kafka.get_bootstrap_server(),
+            pg_dsn=_with_db(su, "vinops", "vinops_etl", etl_pw),
+            pg_admin_dsn=_with_db(su, "vinops", "vinops_admin", admin_pw),
+            pg_superuser_dsn=su,
+            devstack_dir=None,
+        )
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[Services]:
+    found = _configured()
+    if found is not None:
+        yield found
+    elif _docker_answers():
+        with _containers() as started:
+            yield started
+    else:
+        pytest.fail(NO_SERVICES, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(services: Services) -> str:
+    return services.kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(services: Services) -> str:
+    """The consumer login (vinops_etl, member of etl_rw only) on database vinops."""
+    return services.pg_dsn
+
+
+@pytest.fixture(scope="session")
+def pg_admin_dsn(services: Services) -> str:
+    """The owner login (vinops_admin: owns vinops, CREATEDB, CREATEROLE, not superuser)."""
+    return services.pg_admin_dsn
+
+
+@pytest.fixture(scope="session")
+def pg_superuser_dsn(services: Services) -> str:
+    if services.pg_superuser_dsn is None:
+        pytest.fail("no superuser DSN: set VINOPS_PG_SUPERUSER_DSN or run `make up`", pytrace=False)
+    return services.pg_superuser_dsn
+
+
+class UniqueName(str):
+    """A fresh name per test, usable as a string; call it for more: name(), name("dlq")."""
+
+    __slots__ = ()
+
+    def __call__(self, suffix: str = "") -> str:
+        base = self.rpartition(".")[0]
+        middle = f".{suffix}" if suffix else ""
+        return f"{base}{middle}.{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def unique_name(request: pytest.FixtureRequest) -> UniqueName:
+    """`t.<test-name-slug>.<8 hex>`: a Kafka-legal topic name no other test or run uses."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:80]
+    return UniqueName(f"t.{slug}.{uuid.uuid4().hex[:8]}")
