@@ -1,0 +1,1 @@
+"""The consumer: Kafka row messages -> one PostgreSQL transaction per batch."""

@@ -1,0 +1,333 @@
+"""consumer.sink against the real PostgreSQL, as the least-privilege consumer login."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from consumer.prepare import PreparedBatch, prepare, reject
+from consumer.records import Inbound
+from consumer.sink import BatchOutcome, Sink
+from feed.contract import file_id_for
+from tests.integration.conftest import FreshDb
+from tests.unit.consumer.feedrows import (
+    FILES_TOPIC,
+    GOOD_VIN,
+    ROW_TOPIC,
+    aborted_msg,
+    completed_msg,
+    malformed_msg,
+    member_row,
+    row_msg,
+    sha_of,
+    started_msg,
+)
+
+pytestmark = pytest.mark.integration
+
+GROUP = "vinops-test"
+TABLES = (
+    "raw.csv_files", "raw.rows", "staging.copart_raw", "public.vehicles", "public.lots",
+    "public.sale_events", "public.images", "audit.vin_conflicts", "audit.parse_errors",
+    "audit.etl_runs", "ingest.consumer_offsets",
+)  # fmt: skip
+
+
+@pytest_asyncio.fixture
+async def pool(fresh_db: FreshDb) -> AsyncIterator[asyncpg.Pool]:
+    async with asyncpg.create_pool(fresh_db.etl_dsn, min_size=1, max_size=2) as p:
+        yield p
+
+
+@pytest_asyncio.fixture
+async def sink(pool: asyncpg.Pool) -> Sink:
+    return Sink(pool, group_id=GROUP, consumer_name="test-consumer-1")
+
+
+def outcome(**counts: int) -> dict[str, int]:
+    return {k: counts.get(k, 0) for k in ("inserted", "updated", "unchanged", "stale")}
+
+
+def batch_of(messages: Sequence[Inbound]) -> PreparedBatch:
+    return prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
+
+
+async def write(sink: Sink, messages: Sequence[Inbound]) -> BatchOutcome:
+    return await sink.write(batch_of(messages))
+
+
+async def one(conn: Any, sql: str, *args: object) -> asyncpg.Record:
+    record: asyncpg.Record | None = await conn.fetchrow(sql, *args)
+    assert record is not None, sql
+    return record
+
+
+async def dump(pool: asyncpg.Pool) -> dict[str, list[Any]]:
+    async with pool.acquire() as conn:
+        return {
+            t: [tuple(r) for r in await conn.fetch(f"SELECT * FROM {t} ORDER BY 1, 2")]
+            for t in TABLES
+        }
+
+
+async def test_consumer_login_is_least_privilege(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT current_user") == "vinops_etl"
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE public.nope (x int)")
+
+
+async def test_rows_land_in_every_table_with_typed_values(sink: Sink, pool: asyncpg.Pool) -> None:
+    messages = [
+        started_msg(offset=0),
+        row_msg(member_row("26519090"), row_no=1, offset=0),
+        row_msg(member_row("26519091", VIN="", **{"Sale Date M/D/CY": "0"}), row_no=2, offset=1),
+        completed_msg(rows=2, offset=1),
+    ]
+    out = await write(sink, messages)
+    assert out.rows == outcome(inserted=2)
+    assert out.raw_rows_inserted == 2
+    assert out.runs == {"completed": 1}
+    assert out.fields_total == 96
+    assert out.parse_errors == {}
+    async with pool.acquire() as conn:
+        lot = await one(conn, "SELECT * FROM public.lots WHERE lot_external_id = '26519090'")
+        assert lot["vin"] == GOOD_VIN
+        assert lot["odometer"] == 172691
+        assert lot["est_retail_value"] == Decimal("20314.23")
+        assert lot["repair_cost"] is None  # 0.0 means no value
+        assert lot["high_bid"] == Decimal("275.00")
+        assert lot["has_keys"] is True
+        assert lot["keys_code"] == "YES"
+        assert lot["special_note"] == "NO LICENSE PLATE"
+        assert lot["sale_date"] == dt.date(2020, 7, 2)
+        assert lot["auction_datetime_utc"] == dt.datetime(2020, 7, 2, 17, 0, tzinfo=dt.UTC)
+        assert lot["source_created_at"] == dt.datetime(2020, 6, 30, 10, 50, 12, 197)
+        assert lot["source_updated_at"] == dt.datetime(2020, 6, 6, 7, 1, tzinfo=dt.UTC)
+        assert lot["make_offer_eligible"] is False
+        assert lot["source_row_no"] == 1
+        other = await one(conn, "SELECT * FROM public.lots WHERE lot_external_id = '26519091'")
+        assert other["vin"] is None
+        assert other["sale_date"] is None
+        assert other["auction_datetime_utc"] is None
+        vehicle = await one(conn, "SELECT * FROM public.vehicles")
+        assert (vehicle["vin"], vehicle["vin_raw"], vehicle["check_digit_ok"]) == (
+            GOOD_VIN, GOOD_VIN, True
+        )  # fmt: skip
+        assert (vehicle["year"], vehicle["cylinders"]) == (2010, 8)
+        assert (vehicle["transmission"], vehicle["fuel_type"]) == ("AUTOMATIC", "GAS")
+        assert await conn.fetchval("SELECT count(*) FROM public.vehicles") == 1
+        sale = await one(conn, "SELECT * FROM public.sale_events")
+        assert sale["lot_id"] == lot["id"]
+        assert sale["final_bid"] == Decimal("275.00")
+        assert sale["status"] == "Pure Sale"
+        assert sale["vin"] == GOOD_VIN
+        images = await conn.fetch(
+            "SELECT kind, url, storage_key FROM public.images WHERE lot_id = $1 ORDER BY kind",
+            lot["id"],
+        )
+        assert [tuple(r) for r in images] == [
+            ("lot_images",
+             "http://inventory.copart.io/v1/lotImages/26519090?country=us&brand=cprt&yardNumber=1",
+             "inventory.copart.io/v1/lotImages/26519090?country=us&brand=cprt&yardNumber=1"),
+            ("thumbnail", "https://cs.copart.com/v1/AUTH_svc.pdoc00001/PIX243/26519090.JPG",
+             "cs.copart.com/v1/AUTH_svc.pdoc00001/PIX243/26519090.JPG"),
+        ]  # fmt: skip
+        raw = await one(
+            conn, "SELECT kind, payload::text AS p, kafka_offset FROM raw.rows WHERE row_no = 1"
+        )
+        assert raw["kind"] == "row"
+        assert raw["kafka_offset"] == 0
+        assert raw["p"].encode() == messages[1].value  # passed through byte for byte
+        staged = await one(conn, "SELECT * FROM staging.copart_raw WHERE row_no = 1")
+        assert (staged["fields_total"], staged["fields_unknown"]) == (48, 3)
+        assert staged["window_start_utc"] == dt.datetime(2020, 6, 6, 7, tzinfo=dt.UTC)
+        f = await one(conn, "SELECT * FROM raw.csv_files")
+        assert f["path"] == "/data/file-a.csv"
+        assert f["rows_published"] == 2
+        assert f["sha256"] == sha_of("file-a")
+        assert f["dialect"] == "copart-member"
+        run = await one(conn, "SELECT * FROM audit.etl_runs")
+        assert (run["status"], run["rows_expected"], run["rows_processed"]) == ("completed", 2, 2)
+        assert run["completed_at"] is not None
+    assert await sink.committed_offsets(ROW_TOPIC, [0, 1]) == {0: 2}
+    assert await sink.committed_offsets(FILES_TOPIC, [0]) == {0: 2}
+
+
+async def test_lww_newer_then_older_keeps_newer_and_counts_stale(
+    sink: Sink, pool: asyncpg.Pool
+) -> None:
+    newer = member_row("1", "2020-06-07T00:00:00Z", **{"Sale Status": "On Approval"})
+    older = member_row("1", "2020-06-06T00:00:00Z", **{"Sale Status": "Pure Sale"})
+    assert (await write(sink, [row_msg(newer, row_no=1, offset=0)])).rows["inserted"] == 1
+    out = await write(sink, [row_msg(older, file="file-b", row_no=1, offset=1)])
+    assert out.rows == outcome(stale=1)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM public.lots") == "On Approval"
+        # the older version is still recorded losslessly
+        assert await conn.fetchval("SELECT count(*) FROM raw.rows") == 2
+    newest = member_row("1", "2020-06-08T00:00:00Z", **{"Sale Status": "On Minimum Bid"})
+    out = await write(sink, [row_msg(newest, file="file-c", row_no=1, offset=2)])
+    assert out.rows == outcome(updated=1)
+
+
+async def test_same_lot_twice_in_one_batch_newest_wins(sink: Sink, pool: asyncpg.Pool) -> None:
+    newer = member_row("7", "2021-01-02T00:00:00Z", Odometer="200.0")
+    older = member_row("7", "2021-01-01T00:00:00Z", Odometer="100.0")
+    tie = member_row("8", "2021-01-01T00:00:00Z", Odometer="1.0")
+    tie_later = member_row("8", "2021-01-01T00:00:00Z", Odometer="2.0")
+    out = await write(
+        sink,
+        [
+            row_msg(newer, row_no=1, offset=0),
+            row_msg(older, row_no=2, offset=1),
+            row_msg(tie, row_no=3, offset=2),
+            row_msg(tie_later, row_no=4, offset=3),
+        ],
+    )
+    assert out.rows == outcome(inserted=2, stale=2)
+    async with pool.acquire() as conn:
+        got = {
+            r[0]: r[1]
+            for r in await conn.fetch("SELECT lot_external_id, odometer FROM public.lots")
+        }
+    assert got == {"7": 200, "8": 2}  # ties: the later offset wins
+
+
+async def test_replaying_a_batch_changes_nothing(sink: Sink, pool: asyncpg.Pool) -> None:
+    messages = [
+        started_msg(offset=0),
+        row_msg(member_row("1"), row_no=1, offset=0),
+        row_msg(member_row("2", VIN="4JGBF7BE5AA58553I"), row_no=2, offset=1),
+        malformed_msg(row_no=3, offset=2),
+        completed_msg(rows=3, malformed=1, offset=1),
+    ]
+    first = await write(sink, messages)
+    assert first.rows == outcome(inserted=2)
+    before = await dump(pool)
+    again = await write(sink, messages)
+    assert await dump(pool) == before
+    assert again.rows == outcome(unchanged=2)
+    assert again.raw_rows_inserted == 0
+    assert again.parse_errors == {}
+    assert again.conflicts == {}
+    assert again.runs == {}
+
+
+async def test_malformed_and_undecodable_rows_are_recorded(sink: Sink, pool: asyncpg.Pool) -> None:
+    batch = batch_of(
+        [
+            malformed_msg(row_no=1, offset=0),
+            row_msg(b"{not json", row_no=2, offset=1),
+            row_msg({"Lot number": "", **member_row("")}, row_no=3, offset=2),
+            row_msg(member_row("5"), row_no=4, offset=3, headers=()),
+        ]
+    )
+    assert [d.reason for d in batch.dead_letters] == [
+        "malformed_row", "bad_json", "malformed_row", "missing_headers"
+    ]  # fmt: skip
+    out = await sink.write(batch)
+    assert out.parse_errors == {
+        "csv_field_count": 1, "bad_json": 1, "no_lot_number": 1, "missing_headers": 1
+    }  # fmt: skip
+    assert out.raw_rows_inserted == 3
+    async with pool.acquire() as conn:
+        raw = await conn.fetch("SELECT row_no, kind, parse_error FROM raw.rows ORDER BY row_no")
+        assert [(r["row_no"], r["kind"]) for r in raw] == [
+            (1, "malformed"), (2, "malformed"), (3, "malformed")
+        ]  # fmt: skip
+        assert all(r["parse_error"] for r in raw)
+        keys = await conn.fetch("SELECT dedup_key, raw FROM audit.parse_errors ORDER BY reason")
+        assert len(keys) == 4
+        assert f"{ROW_TOPIC}:0:3" in {k["dedup_key"] for k in keys}
+        run = await one(conn, "SELECT status, rows_processed, errors FROM audit.etl_runs")
+        assert tuple(run) == ("started", 3, 3)
+    assert await sink.committed_offsets(ROW_TOPIC, [0]) == {0: 4}
+
+
+async def test_vin_conflicts_of_each_kind(sink: Sink, pool: asyncpg.Pool) -> None:
+    first = [
+        row_msg(member_row("10", VIN="4jgbf7be5aa585531"), row_no=1, offset=0),
+        row_msg(member_row("11", VIN="KMHE24LI0HA059207"), row_no=2, offset=1),  # I -> 1
+        row_msg(member_row("12", VIN="123456789"), row_no=3, offset=2),
+        row_msg(member_row("13", VIN="5N1DL0MM5KC******"), row_no=4, offset=3),
+        row_msg(member_row("14", VIN="[PREMIUM]"), row_no=5, offset=4),
+        row_msg(member_row("15", VIN="4JGBF7BE5AA585531"), row_no=6, offset=5),  # other spelling
+    ]
+    out = await write(sink, first)
+    assert out.conflicts == {
+        "transliterated": 1, "invalid": 1, "masked": 2, "spelling_differs": 1
+    }  # fmt: skip
+    changed = member_row("10", "2020-06-08T00:00:00Z", VIN="5TDYZ3DCXHS795095")
+    out = await write(sink, [row_msg(changed, file="file-b", row_no=1, offset=6)])
+    assert out.conflicts == {"lot_vin_changed": 1}
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT conflict_reason, lot_external_id, vin_raw, vin_normalized, previous_value "
+            "FROM audit.vin_conflicts ORDER BY lot_external_id, conflict_reason"
+        )
+        got = {(r["lot_external_id"], r["conflict_reason"]): r for r in rows}
+        assert got["10", "lot_vin_changed"]["previous_value"] == GOOD_VIN
+        assert got["10", "lot_vin_changed"]["vin_normalized"] == "5TDYZ3DCXHS795095"
+        assert got["11", "transliterated"]["vin_normalized"] == "KMHE24L10HA059207"
+        assert got["15", "spelling_differs"]["previous_value"] == "4jgbf7be5aa585531"
+        assert set(got) == {
+            ("10", "lot_vin_changed"), ("11", "transliterated"), ("12", "invalid"),
+            ("13", "masked"), ("14", "masked"), ("15", "spelling_differs"),
+        }  # fmt: skip
+        lots = {
+            r[0]: r[1] for r in await conn.fetch("SELECT lot_external_id, vin FROM public.lots")
+        }
+        assert lots["12"] is None
+        assert lots["13"] is None
+        assert lots["10"] == "5TDYZ3DCXHS795095"
+
+
+async def test_etl_run_started_then_completed_and_aborted_fails(
+    sink: Sink, pool: asyncpg.Pool
+) -> None:
+    out = await write(sink, [started_msg(offset=0), started_msg(file="file-x", offset=1)])
+    assert out.runs == {"started": 2}
+    out = await write(sink, [row_msg(member_row("1"), row_no=1, offset=0)])
+    assert out.runs == {}
+    out = await write(sink, [completed_msg(rows=2, offset=2)])
+    assert out.runs == {}  # one row still missing
+    out = await write(sink, [row_msg(member_row("2"), row_no=2, offset=1),
+                             aborted_msg(rows=0, file="file-x", offset=3)])  # fmt: skip
+    assert out.runs == {"completed": 1, "failed": 1}
+    async with pool.acquire() as conn:
+        runs = await conn.fetch("SELECT file_id, status, rows_processed FROM audit.etl_runs")
+    status = {r["file_id"]: (r["status"], r["rows_processed"]) for r in runs}
+    assert status[file_id_for(sha_of("file-a"))] == ("completed", 2)
+    assert status[file_id_for(sha_of("file-x"))] == ("failed", 0)
+    out = await write(sink, [aborted_msg(rows=2, offset=4)])  # too late: stays completed
+    assert out.runs == {}
+
+
+async def test_offsets_only_move_forward(sink: Sink) -> None:
+    await write(sink, [row_msg(member_row("1"), row_no=1, offset=41, partition=3)])
+    zombie = [row_msg(member_row("2"), row_no=2, offset=7, partition=3)]
+    await write(sink, zombie)
+    assert await sink.committed_offsets(ROW_TOPIC, [3, 4]) == {3: 42}
+
+
+async def test_reject_records_the_refused_message(sink: Sink, pool: asyncpg.Pool) -> None:
+    message = row_msg(member_row("9"), row_no=5, offset=12)
+    batch = reject([message], reason="constraint", error=ValueError("value too long"))
+    assert [d.reason for d in batch.dead_letters] == ["constraint"]
+    out = await sink.write(batch)
+    assert out.parse_errors == {"constraint": 1}
+    async with pool.acquire() as conn:
+        rec = await one(conn, "SELECT * FROM audit.parse_errors")
+        assert rec["reason"] == "constraint"
+        assert rec["row_no"] == 5
+        assert rec["consumer"] == "test-consumer-1"
+        assert "value too long" in rec["message"]
+        assert await conn.fetchval("SELECT rows_processed FROM audit.etl_runs") == 1
+    assert await sink.committed_offsets(ROW_TOPIC, [0]) == {0: 13}

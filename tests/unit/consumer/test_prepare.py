@@ -1,0 +1,160 @@
+"""prepare(): decode, reject, dedupe and compute offsets without any I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from consumer.prepare import PreparedBatch, prepare, reject
+from consumer.records import Inbound
+from feed.contract import H_CONTRACT, file_id_for
+from tests.unit.consumer.feedrows import (
+    FILES_TOPIC,
+    ROW_TOPIC,
+    aborted_msg,
+    completed_msg,
+    malformed_msg,
+    member_row,
+    row_msg,
+    sha_of,
+    started_msg,
+)
+
+
+def run(*messages: Inbound) -> PreparedBatch:
+    return prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
+
+
+def lots_won(batch: PreparedBatch) -> dict[str, int]:
+    return {
+        batch.rows[i].lot_external_id or "": batch.rows[i].message.offset
+        for i in batch.winners.lots
+    }
+
+
+def test_newest_version_per_lot_wins_and_the_rest_count_stale() -> None:
+    batch = run(
+        row_msg(member_row("1", "2020-06-07T00:00:00Z"), row_no=1, offset=10),
+        row_msg(member_row("1", "2020-06-06T00:00:00Z"), row_no=2, offset=11),
+        row_msg(member_row("2", "2020-06-06T00:00:00Z"), row_no=3, offset=12),
+        row_msg(member_row("2", "2020-06-06T00:00:00Z"), row_no=4, offset=13),  # tie
+        row_msg(member_row("3", "garbage"), row_no=5, offset=14),  # unknown time
+        row_msg(member_row("3", "1999-01-01T00:00:00Z"), row_no=6, offset=15),
+    )
+    assert lots_won(batch) == {"1": 10, "2": 13, "3": 15}
+    assert batch.deduped_stale == 3
+    assert len(batch.rows) == 6  # every version still goes to raw.rows
+
+
+def test_ties_across_partitions_are_broken_by_partition_then_offset() -> None:
+    batch = run(
+        row_msg(member_row("1"), row_no=1, offset=50, partition=1),
+        row_msg(member_row("1"), row_no=2, offset=90, partition=0),
+    )
+    assert lots_won(batch) == {"1": 50}
+
+
+def test_vehicles_sale_events_and_images_are_deduped() -> None:
+    batch = run(
+        row_msg(member_row("1", "2020-06-06T00:00:00Z", VIN="4jgbf7be5aa585531"),
+                row_no=1, offset=0),
+        row_msg(member_row("2", "2020-06-08T00:00:00Z"), row_no=2, offset=1),
+        row_msg(member_row("1", "2020-06-07T00:00:00Z"), row_no=3, offset=2),
+    )  # fmt: skip
+    assert batch.winners.vehicles == ((1, "4jgbf7be5aa585531"),)  # newest row, first spelling
+    assert batch.winners.sale_events == (1, 2)  # one per (lot, sale date)
+    assert len(batch.winners.images) == 4  # 2 lots x (thumbnail, lot images)
+
+
+def test_offsets_are_the_next_offset_per_partition() -> None:
+    batch = run(
+        row_msg(member_row("1"), row_no=1, offset=7, partition=0),
+        row_msg(member_row("2"), row_no=2, offset=3, partition=0),
+        row_msg(member_row("3"), row_no=3, offset=41, partition=2),
+        started_msg(offset=5),
+    )
+    assert batch.offsets == {(ROW_TOPIC, 0): 8, (ROW_TOPIC, 2): 42, (FILES_TOPIC, 0): 6}
+    assert batch.newest_timestamp_ms == 1_700_000_000_041
+
+
+def test_rejects_for_bad_messages() -> None:
+    good = row_msg(member_row("1"), row_no=1, offset=0)
+    no_headers = row_msg(member_row("2"), row_no=2, offset=1, headers=())
+    wrong_contract = row_msg(
+        member_row("3"), row_no=3, offset=2,
+        headers=tuple((k, b"9" if k == H_CONTRACT else v) for k, v in good.headers),
+    )  # fmt: skip
+    bad_file_event = Inbound(FILES_TOPIC, 0, 9, b"k", b"[1, 2]", (), 1)
+    batch = run(good, no_headers, wrong_contract, bad_file_event)
+    reasons = {d.message.offset: d.reason for d in batch.dead_letters}
+    assert reasons == {1: "missing_headers", 2: "contract_version", 9: "bad_json"}
+    assert {p.reason for p in batch.parse_errors} == {
+        "missing_headers", "contract_version", "bad_json"
+    }  # fmt: skip
+    keys = {p.dedup_key for p in batch.parse_errors}
+    assert f"{ROW_TOPIC}:0:1" in keys
+    assert f"{FILES_TOPIC}:0:9" in keys
+    assert [r.lot_external_id for r in batch.rows] == ["1"]
+
+
+def test_malformed_and_undecodable_rows_are_kept_and_dead_lettered() -> None:
+    batch = run(
+        malformed_msg(row_no=1, offset=0),
+        row_msg(b"\xff not json", row_no=2, offset=1),
+        row_msg(member_row(""), row_no=3, offset=2),
+    )
+    assert [(r.kind, r.lot_external_id) for r in batch.rows] == [
+        ("malformed", None), ("malformed", None), ("malformed", None)
+    ]  # fmt: skip
+    assert [p.reason for p in batch.parse_errors] == [
+        "csv_field_count", "bad_json", "no_lot_number"
+    ]  # fmt: skip
+    assert [d.reason for d in batch.dead_letters] == ["malformed_row", "bad_json", "malformed_row"]
+    file_id = file_id_for(sha_of("file-a"))
+    assert batch.parse_errors[0].dedup_key == f"{file_id}:1"
+    assert batch.parse_errors[0].raw == '1,"2'
+    assert '"raw"' in batch.rows[1].payload  # wrapped so the json column accepts it
+
+
+def test_file_events_merge_per_file() -> None:
+    batch = run(
+        row_msg(member_row("1"), row_no=1, offset=0),
+        started_msg(offset=0),
+        completed_msg(rows=10, malformed=2, offset=1),
+        aborted_msg(rows=3, file="file-b", offset=2),
+    )
+    files = {f.sha256: f for f in batch.files}
+    a = files[sha_of("file-a")]
+    assert (a.path, a.rows_published, a.malformed_rows, a.has_event) == (
+        "/data/file-a.csv", 10, 2, True
+    )  # fmt: skip
+    assert a.started_at == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    assert a.dialect == "copart-member"
+    assert not a.aborted
+    assert files[sha_of("file-b")].aborted
+
+
+def test_nul_characters_never_reach_typed_columns() -> None:
+    batch = run(row_msg(member_row("1", Make="FO\x00RD"), row_no=1, offset=0))
+    mapped = batch.rows[0].mapped
+    assert mapped is not None
+    assert "FORD" in mapped.vehicle
+    assert "\\u0000" in batch.rows[0].payload  # the raw layer keeps the original
+
+
+def test_reject_builds_a_parse_error_only_batch() -> None:
+    message = row_msg(member_row("1"), row_no=4, offset=8)
+    batch = reject([message], reason="constraint", error=ValueError("too long"))
+    assert batch.rows == ()
+    assert batch.offsets == {(ROW_TOPIC, 0): 9}
+    (record,) = batch.parse_errors
+    assert record.reason == "constraint"
+    assert record.row_no == 4
+    assert record.counts_as_row
+    assert batch.dead_letters[0].error_class == "ValueError"
+    assert [f.sha256 for f in batch.files] == [sha_of("file-a")]
+
+
+def test_fields_are_summed() -> None:
+    batch = run(row_msg(member_row("1"), row_no=1, offset=0),
+                row_msg(member_row("2"), row_no=2, offset=1))  # fmt: skip
+    assert (batch.fields_total, batch.fields_unknown) == (96, 6)
