@@ -124,6 +124,8 @@ WHERE v.source_updated_at IS NULL OR v.source_updated_at < EXCLUDED.source_updat
 
 # --- lots -----------------------------------------------------------------------------
 _LOT_DATA = LOT_COLUMNS[3:]
+# Copied onto the lot from the batch's vehicle columns: VIN-less lots are described too.
+_LOT_DESCRIPTION = ("year", "make", "model_group", "model_detail")
 # prev: the stored versions before this statement (all CTEs share one snapshot), used to
 # tell 'unchanged' (equal version) from 'stale' and to record a changed VIN.
 # A newer version without a usable VIN keeps the stored VIN: unknown is not a change.
@@ -133,11 +135,12 @@ WITH prev AS (
   FROM public.lots l JOIN vinops_batch b ON b.lot_external_id = l.lot_external_id AND b.lot_win
 ), up AS (
   INSERT INTO public.lots AS l (lot_external_id, vin, vin_raw, {", ".join(_LOT_DATA)},
-                                source_file_id, source_row_no)
-  SELECT lot_external_id, vin_normalized, vin_raw, {", ".join(_LOT_DATA)}, file_id, row_no
+                                {", ".join(_LOT_DESCRIPTION)}, source_file_id, source_row_no)
+  SELECT lot_external_id, vin_normalized, vin_raw, {", ".join(_LOT_DATA)},
+         {", ".join(_LOT_DESCRIPTION)}, file_id, row_no
   FROM vinops_batch WHERE lot_win ORDER BY lot_external_id
   ON CONFLICT (lot_external_id) DO UPDATE SET
-    {", ".join(f"{c} = EXCLUDED.{c}" for c in _LOT_DATA)},
+    {", ".join(f"{c} = EXCLUDED.{c}" for c in (*_LOT_DATA, *_LOT_DESCRIPTION))},
     vin = COALESCE(EXCLUDED.vin, l.vin),
     vin_raw = CASE WHEN EXCLUDED.vin IS NULL AND l.vin IS NOT NULL THEN l.vin_raw
                    ELSE EXCLUDED.vin_raw END,

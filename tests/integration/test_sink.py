@@ -114,6 +114,8 @@ async def test_rows_land_in_every_table_with_typed_values(sink: Sink, pool: asyn
         assert lot["source_row_no"] == 1
         other = await one(conn, "SELECT * FROM public.lots WHERE lot_external_id = '26519091'")
         assert other["vin"] is None
+        # A lot without a usable VIN is still described (it never reaches vehicles).
+        assert (other["year"], other["make"]) == (2010, "MERCEDES-BENZ")
         assert other["sale_date"] is None
         assert other["auction_datetime_utc"] is None
         vehicle = await one(conn, "SELECT * FROM public.vehicles")

@@ -98,7 +98,7 @@ def copy_with(tmp_path: Path, edit: object) -> Path:
     ("edit", "message"),
     [
         (lambda e: e[:1] + e[2:], "id 0002"),
-        (lambda e: [*e[:-1], {**e[-1], "file": "0013_missing.sql"}], "not found"),
+        (lambda e: [*e[:-1], {**e[-1], "file": f"{e[-1]['id']}_missing.sql"}], "not found"),
         (lambda e: [*e[:-1], {k: v for k, v in e[-1].items() if k != "rollback"}], "rollback"),
         (lambda e: [*e[:-1], {**e[-1], "superseded": "no"}], "true or false"),
         (lambda e: {}, "non-empty JSON list"),
