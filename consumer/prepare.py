@@ -145,9 +145,17 @@ def _header_meta(message: Inbound) -> tuple[uuid.UUID | None, int | None]:
 
 
 def _parse_error(
-    message: Inbound, reason: str, error: str, *, raw: str | None, counts_as_row: bool = False
+    message: Inbound,
+    reason: str,
+    error: str,
+    *,
+    raw: str | None,
+    counts_as_row: bool = False,
+    trusted_headers: bool = True,
 ) -> ParseErrorRecord:
-    file_id, row_no = _header_meta(message)
+    # Untrusted headers (missing, wrong contract) may repeat another message's file id and
+    # row number: such an error is keyed by its position in Kafka, so it cannot be lost.
+    file_id, row_no = _header_meta(message) if trusted_headers else (None, None)
     known = file_id is not None and row_no is not None
     return ParseErrorRecord(
         dedup_key=f"{file_id}:{row_no}"
@@ -164,19 +172,45 @@ def _parse_error(
     )
 
 
-def reject(messages: Sequence[Inbound], *, reason: str, error: BaseException) -> PreparedBatch:
-    """Messages the database refused (after bisecting): parse_errors + offsets + DLQ only."""
+def reject(
+    messages: Sequence[Inbound], *, reason: str, error: BaseException, keep_raw: bool = True
+) -> PreparedBatch:
+    """Messages the database refused (after bisecting): raw rows, parse_errors, offsets, DLQ.
+
+    A refused row of a file still lands in raw.rows (lossless), as ``malformed`` with the
+    database's reason; only its core upserts are skipped.
+    """
     text = f"{type(error).__name__}: {_one_line(error)}"
-    records = tuple(
-        _parse_error(m, reason, text, raw=_text(m.value), counts_as_row=True) for m in messages
-    )
+    rows: list[RawRow] = []
+    records: list[ParseErrorRecord] = []
+    for m in messages:
+        kept = _refused_row(m, text) if keep_raw else None
+        if kept is not None:
+            rows.append(kept)
+        records.append(
+            _parse_error(m, reason, text, raw=_text(m.value), counts_as_row=kept is None)
+        )
     return PreparedBatch(
         messages=tuple(messages),
         offsets=next_offsets(messages),
         dead_letters=tuple(DeadLetter(m, reason, type(error).__name__, text) for m in messages),
-        parse_errors=records,
+        rows=tuple(rows),
+        parse_errors=tuple(records),
         files=_files_of_rejects(records, messages),
     )
+
+
+def _refused_row(message: Inbound, error: str) -> RawRow | None:
+    """The raw row of a refused row message, when it is one (valid headers, JSON value)."""
+    try:
+        meta = RowMeta.from_kafka_headers(message.headers)
+        decode_value(message.value)
+    except ContractError:
+        return None
+    if message.value is None:
+        return None
+    lot = message.key.decode("utf-8", "replace").replace("\x00", "") if message.key else None
+    return RawRow(message, meta, message.value.decode("utf-8"), "malformed", lot, error, None)
 
 
 def _files_of_rejects(
@@ -204,9 +238,17 @@ class _Builder:
         error_class = type(error).__name__ if isinstance(error, BaseException) else reason
         self.dead.append(DeadLetter(message, reason, error_class, _one_line(error)))
 
-    def reject(self, message: Inbound, reason: str, error: BaseException) -> None:
+    def reject(
+        self, message: Inbound, reason: str, error: BaseException, *, trusted_headers: bool = True
+    ) -> None:
         self.parse_errors.append(
-            _parse_error(message, reason, _one_line(error), raw=_text(message.value))
+            _parse_error(
+                message,
+                reason,
+                _one_line(error),
+                raw=_text(message.value),
+                trusted_headers=trusted_headers,
+            )
         )
         self.dead_letter(message, reason, error)
 
@@ -240,15 +282,17 @@ class _Builder:
         found = dict(message.headers)
         missing = [h for h in _REQUIRED_HEADERS if h not in found]
         if missing:
-            self.reject(message, "missing_headers", ContractError(f"missing {missing}"))
+            missing_error = ContractError(f"missing {missing}")
+            self.reject(message, "missing_headers", missing_error, trusted_headers=False)
             return
         if found.get(H_CONTRACT, b"").decode("utf-8", "replace") != CONTRACT_VERSION:
-            self.reject(message, "contract_version", ContractError("contract version"))
+            version_error = ContractError("contract version")
+            self.reject(message, "contract_version", version_error, trusted_headers=False)
             return
         try:
             meta = RowMeta.from_kafka_headers(message.headers)
         except ContractError as exc:
-            self.reject(message, "bad_value", exc)
+            self.reject(message, "bad_value", exc, trusted_headers=False)
             return
         self.touch_file(meta)
         try:

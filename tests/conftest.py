@@ -16,12 +16,16 @@ import secrets
 import shlex
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import pytest_asyncio
+
+from consumer.settings import mask_dsn
+from tests.databases import FreshDb, MigratedTemplate, fresh_database, migrated_database
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = (
@@ -37,10 +41,6 @@ NO_SERVICES = (
 )
 
 
-def _mask(dsn: str) -> str:
-    return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", dsn)
-
-
 @dataclass(frozen=True, slots=True)
 class Services:
     source: str  # "devstack", "env" or "containers"
@@ -51,10 +51,10 @@ class Services:
     devstack_dir: Path | None
 
     def __repr__(self) -> str:
-        su = _mask(self.pg_superuser_dsn) if self.pg_superuser_dsn else None
+        su = mask_dsn(self.pg_superuser_dsn) if self.pg_superuser_dsn else None
         return (
             f"Services(source={self.source!r}, kafka_bootstrap={self.kafka_bootstrap!r}, "
-            f"pg_dsn={_mask(self.pg_dsn)!r}, pg_admin_dsn={_mask(self.pg_admin_dsn)!r}, "
+            f"pg_dsn={mask_dsn(self.pg_dsn)!r}, pg_admin_dsn={mask_dsn(self.pg_admin_dsn)!r}, "
             f"pg_superuser_dsn={su!r}, devstack_dir={self.devstack_dir!r})"
         )
 
@@ -236,3 +236,21 @@ def unique_name(request: pytest.FixtureRequest) -> UniqueName:
     """`t.<test-name-slug>.<8 hex>`: a Kafka-legal topic name no other test or run uses."""
     slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:80]
     return UniqueName(f"t.{slug}.{uuid.uuid4().hex[:8]}")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def migrated_template(
+    pg_admin_dsn: str, pg_superuser_dsn: str
+) -> AsyncIterator[MigratedTemplate]:
+    """A database migrated once per session; tests get copies of it (fresh_db)."""
+    async with migrated_database(pg_admin_dsn, pg_superuser_dsn) as template:
+        yield template
+
+
+@pytest_asyncio.fixture
+async def fresh_db(
+    migrated_template: MigratedTemplate, pg_admin_dsn: str, pg_dsn: str, pg_superuser_dsn: str
+) -> AsyncIterator[FreshDb]:
+    """A fully migrated database of this test's own, dropped after it."""
+    async with fresh_database(migrated_template, pg_admin_dsn, pg_dsn, pg_superuser_dsn) as db:
+        yield db

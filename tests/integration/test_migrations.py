@@ -16,7 +16,7 @@ import pytest_asyncio
 
 from consumer.migrate import default_migrations_dir, load_registry, migrate
 from consumer.migrate_cli import add_migrate_parser, run_migrate
-from tests.integration.conftest import dsn_for, new_database
+from tests.databases import dsn_for, new_database
 
 pytestmark = pytest.mark.integration
 

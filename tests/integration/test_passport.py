@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.integration.conftest import FreshDb
+from tests.databases import FreshDb
 
 pytestmark = pytest.mark.integration
 

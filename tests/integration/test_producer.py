@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -15,7 +17,19 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from feed.contract import RowKind, RowMeta, decode_file_event, decode_value, file_id_for
+from feed.contract import (
+    FileAborted,
+    RowKind,
+    RowMeta,
+    decode_file_event,
+    decode_value,
+    file_id_for,
+)
+from producer.feedfile import inspect_file
+from producer.pipeline import CHUNK_ROWS
+from producer.publish import Counts, Publisher
+from producer.settings import Settings
+from tests.kafka import create_topics, partitions_of, read_topic
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -208,34 +222,6 @@ def run_cli(*args: str, bootstrap: str | None) -> subprocess.CompletedProcess[st
     )
 
 
-async def read_all(bootstrap: str, topic: str) -> list[Any]:
-    """Every message of a topic (empty when the topic does not exist)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        if topic not in await consumer.topics():
-            return []
-        tps = [TopicPartition(topic, p) for p in range(64)]
-        tps = [tp for tp in tps if tp.partition in (await _partitions(consumer, topic))]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        out: list[Any] = []
-        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
-            for messages in (await consumer.getmany(timeout_ms=1000)).values():
-                out.extend(messages)
-        return out
-    finally:
-        await consumer.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    cluster = await consumer._client.fetch_all_metadata()
-    return set(cluster.partitions_for_topic(topic) or ())
-
-
 def json_lines(stdout: str) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in stdout.splitlines()]
 
@@ -257,7 +243,7 @@ async def test_member_file_is_rebuilt_exactly_from_the_topic(
     assert summary["dialect"] == "copart-member"
     assert not summary["skipped"]
 
-    messages = await read_all(kafka_bootstrap, topic)
+    messages = await read_topic(kafka_bootstrap, topic)
     assert len(messages) == 8
     by_row = {RowMeta.from_kafka_headers(m.headers).row_no: m for m in messages}
     assert sorted(by_row) == list(range(1, 9))
@@ -279,7 +265,7 @@ async def test_member_file_is_rebuilt_exactly_from_the_topic(
         assert "field(s), the header has 49" in value["error"]
     assert by_row[7].key == str(26519090 + 7).encode()  # lot found at its position
 
-    events = [decode_file_event(m.value) for m in await read_all(kafka_bootstrap, files)]
+    events = [decode_file_event(m.value) for m in await read_topic(kafka_bootstrap, files)]
     assert [e.event for e in events] == ["started", "completed"]
     started, completed = events
     assert started.headers == H49  # type: ignore[union-attr]
@@ -309,7 +295,7 @@ async def test_camel_dialect_with_premium_placeholders(
     )
     assert result.returncode == 0, result.stderr
     assert json_lines(result.stdout)[0]["dialect"] == "copart-camel"
-    [message] = await read_all(kafka_bootstrap, topic)
+    [message] = await read_topic(kafka_bootstrap, topic)
     assert message.key == b"71234567"
     assert decode_value(message.value) == row
 
@@ -331,11 +317,11 @@ async def test_same_file_twice_sends_nothing_and_force_sends_again(
     again = run_cli(*args, bootstrap=kafka_bootstrap)
     assert again.returncode == 0, again.stderr
     assert json_lines(again.stdout)[0]["skipped"] is True
-    assert len(await read_all(kafka_bootstrap, args[2])) == 8
+    assert len(await read_topic(kafka_bootstrap, args[2])) == 8
     forced = run_cli(*args, "--force", bootstrap=kafka_bootstrap)
     assert forced.returncode == 0, forced.stderr
     assert json_lines(forced.stdout)[0]["skipped"] is False
-    assert len(await read_all(kafka_bootstrap, args[2])) == 16
+    assert len(await read_topic(kafka_bootstrap, args[2])) == 16
 
 
 @pytest.mark.parametrize(
@@ -359,8 +345,8 @@ async def test_refused_files_exit_3_with_one_line_and_send_nothing(
     lines = result.stderr.splitlines()
     assert len(lines) == 1
     assert message in lines[0]
-    assert await read_all(kafka_bootstrap, topic) == []
-    assert await read_all(kafka_bootstrap, files) == []
+    assert await read_topic(kafka_bootstrap, topic) == []
+    assert await read_topic(kafka_bootstrap, files) == []
 
 
 async def test_header_only_file_completes_with_zero_rows(
@@ -371,8 +357,8 @@ async def test_header_only_file_completes_with_zero_rows(
     topic, files = unique_name("rows"), unique_name("files")
     result = run_cli(str(path), "--topic", topic, "--files-topic", files, bootstrap=kafka_bootstrap)
     assert result.returncode == 0, result.stderr
-    assert await read_all(kafka_bootstrap, topic) == []
-    events = [decode_file_event(m.value) for m in await read_all(kafka_bootstrap, files)]
+    assert await read_topic(kafka_bootstrap, topic) == []
+    events = [decode_file_event(m.value) for m in await read_topic(kafka_bootstrap, files)]
     assert [e.event for e in events] == ["started", "completed"]
     assert events[1].rows == 0  # type: ignore[union-attr]
 
@@ -407,8 +393,8 @@ async def test_dry_run_sends_nothing_and_reports_counts(
         "seconds",
     }
     assert (summary["rows"], summary["malformed"]) == (8, 2)
-    assert await read_all(kafka_bootstrap, topic) == []
-    assert await read_all(kafka_bootstrap, files) == []
+    assert await read_topic(kafka_bootstrap, topic) == []
+    assert await read_topic(kafka_bootstrap, files) == []
 
 
 def test_no_kafka_configured_is_a_usage_error(tmp_path: Path) -> None:
@@ -417,3 +403,80 @@ def test_no_kafka_configured_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli(str(path), bootstrap=None)
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1
+
+
+def big_member_file(path: Path, rows: int) -> None:
+    """Many distinct lots, fast: one formatted line reused with its lot number swapped."""
+    line = csv_line(member_row(0, **{"Lot number": "LOT"}))
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(csv_line(H49))
+        out.writelines(line.replace('"LOT"', f'"{10_000_000 + n}"') for n in range(rows))
+
+
+async def files_events(bootstrap: str, files: str) -> list[str]:
+    return [decode_file_event(m.value).event for m in await read_topic(bootstrap, files)]
+
+
+async def test_interrupted_publication_leaves_an_aborted_record_and_no_completed(
+    tmp_path: Path, kafka_bootstrap: str, unique_name: Any
+) -> None:
+    """Ctrl-C cancels the publishing task (asyncio.run does that on SIGINT): cancel it
+    after the first chunk, deterministically, and look at what reached Kafka."""
+    path = tmp_path / "big.csv"
+    big_member_file(path, 3 * CHUNK_ROWS)
+    topic, files = unique_name("rows"), unique_name("files")
+    settings = Settings(bootstrap_servers=kafka_bootstrap, topic=topic, files_topic=files)
+    feed = inspect_file(path)
+    counts = Counts()
+
+    async def publish() -> None:
+        async with Publisher(settings) as publisher:
+            await publisher.publish(feed, counts, lambda rows, _: task.cancel())
+
+    task = asyncio.create_task(publish())
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert await files_events(kafka_bootstrap, files) == ["started", "aborted"]
+    [_, aborted] = [decode_file_event(m.value) for m in await read_topic(kafka_bootstrap, files)]
+    assert isinstance(aborted, FileAborted)
+    assert aborted.reason == "interrupted"
+    assert aborted.sha256 == feed.sha256
+    assert aborted.file_id == str(feed.file_id)
+    assert counts.rows == CHUNK_ROWS  # stopped mid-file, after the first chunk
+    assert aborted.rows == counts.confirmed
+    assert aborted.rows <= len(await read_topic(kafka_bootstrap, topic)) < 3 * CHUNK_ROWS
+
+
+async def test_sigint_exits_130_with_an_aborted_record(
+    tmp_path: Path, kafka_bootstrap: str, unique_name: Any
+) -> None:
+    path = tmp_path / "big.csv"
+    big_member_file(path, 150_000)
+    topic, files = unique_name("rows"), unique_name("files")
+    await create_topics(kafka_bootstrap, topic)
+    tps = [TopicPartition(topic, p) for p in await partitions_of(kafka_bootstrap, topic)]
+    watcher = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
+    await watcher.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VINOPS_")}
+    env["VINOPS_KAFKA_BOOTSTRAP"] = kafka_bootstrap
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "producer.cli", "publish", str(path), "--topic", topic,
+            "--files-topic", files, "--json", cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        # Interrupt once rows are flowing: the first row batch has reached the topic.
+        while not sum((await watcher.end_offsets(tps)).values()):
+            assert process.returncode is None, "publishing ended before it could be interrupted"
+            await asyncio.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        await watcher.stop()
+    assert process.returncode == 130, (stdout, stderr)
+    assert "interrupted" in stderr.decode()
+    [summary] = json_lines(stdout.decode())
+    assert summary["status"] == "interrupted"
+    assert summary["rows"] < 150_000
+    assert await files_events(kafka_bootstrap, files) == ["started", "aborted"]

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from tests.integration.conftest import FreshDb, dsn_for
+from tests.databases import FreshDb, dsn_for
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from consumer.prepare import PreparedBatch, prepare, reject
 from consumer.records import Inbound
 from consumer.sink import BatchOutcome, Sink
 from feed.contract import file_id_for
-from tests.integration.conftest import FreshDb
+from tests.databases import FreshDb
 from tests.unit.consumer.feedrows import (
     FILES_TOPIC,
     GOOD_VIN,

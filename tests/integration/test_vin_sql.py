@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feed import vin
-from tests.integration.conftest import MigratedTemplate, fresh_database
+from tests.databases import MigratedTemplate, fresh_database
 
 pytestmark = pytest.mark.integration
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from consumer.prepare import PreparedBatch, prepare, reject
@@ -141,17 +142,42 @@ def test_nul_characters_never_reach_typed_columns() -> None:
     assert "\\u0000" in batch.rows[0].payload  # the raw layer keeps the original
 
 
-def test_reject_builds_a_parse_error_only_batch() -> None:
+def test_reject_keeps_the_raw_row_and_records_the_refusal() -> None:
     message = row_msg(member_row("1"), row_no=4, offset=8)
     batch = reject([message], reason="constraint", error=ValueError("too long"))
-    assert batch.rows == ()
+    (raw,) = batch.rows
+    assert (raw.kind, raw.meta.row_no, raw.mapped) == ("malformed", 4, None)
+    assert raw.parse_error == "ValueError: too long"
+    assert raw.payload.encode() == message.value
     assert batch.offsets == {(ROW_TOPIC, 0): 9}
     (record,) = batch.parse_errors
     assert record.reason == "constraint"
     assert record.row_no == 4
-    assert record.counts_as_row
+    assert not record.counts_as_row  # its raw row counts towards the run
     assert batch.dead_letters[0].error_class == "ValueError"
     assert [f.sha256 for f in batch.files] == [sha_of("file-a")]
+
+
+def test_reject_without_raw_row_counts_the_error_as_the_row() -> None:
+    message = row_msg(member_row("1"), row_no=4, offset=8)
+    batch = reject([message], reason="constraint", error=ValueError("x"), keep_raw=False)
+    assert batch.rows == ()
+    (record,) = batch.parse_errors
+    assert record.counts_as_row
+
+
+def test_untrusted_headers_are_keyed_by_kafka_position() -> None:
+    good = row_msg(member_row("1"), row_no=1, offset=0)
+    wrong_contract = dataclasses.replace(
+        good,
+        offset=1,
+        headers=tuple((k, b"99" if k == "vinops-contract" else v) for k, v in good.headers),
+    )
+    bad_json = dataclasses.replace(good, offset=2, value=b"{not json")
+    batch = run(wrong_contract, bad_json)
+    keys = sorted(p.dedup_key for p in batch.parse_errors)
+    assert len(set(keys)) == 2
+    assert f"{ROW_TOPIC}:0:1" in keys
 
 
 def test_fields_are_summed() -> None:

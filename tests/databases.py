@@ -1,8 +1,8 @@
-"""PostgreSQL fixtures: one migrated template per session, a fresh copy of it per test.
+"""Test databases: one migrated template per session, a fresh copy of it per test.
 
 Copying a template (CREATE DATABASE ... TEMPLATE) takes a fraction of a second, far less
 than running every migration again, and gives each test an isolated, fully migrated
-database. Uses ``pg_admin_dsn`` / ``pg_dsn`` / ``pg_superuser_dsn`` from tests/conftest.py.
+database. The fixtures that use these live in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import pytest_asyncio
 
 from consumer.migrate import default_migrations_dir, load_registry, migrate
 from consumer.settings import mask_dsn
@@ -77,12 +76,10 @@ async def new_database(
         await drop_database(superuser_dsn, name)
 
 
-@pytest_asyncio.fixture(scope="session")
-async def migrated_template(
-    pg_admin_dsn: str, pg_superuser_dsn: str
-) -> AsyncIterator[MigratedTemplate]:
-    async with new_database(pg_admin_dsn, pg_superuser_dsn, "vinops_tpl_") as name:
-        dsn = dsn_for(pg_admin_dsn, name)
+@asynccontextmanager
+async def migrated_database(admin_dsn: str, superuser_dsn: str) -> AsyncIterator[MigratedTemplate]:
+    async with new_database(admin_dsn, superuser_dsn, "vinops_tpl_") as name:
+        dsn = dsn_for(admin_dsn, name)
         conn = await asyncpg.connect(dsn)
         try:
             await migrate(conn, load_registry(default_migrations_dir()))
@@ -98,11 +95,3 @@ async def fresh_database(
 ) -> AsyncIterator[FreshDb]:
     async with new_database(admin_dsn, superuser_dsn, "vinops_t_", template.name) as name:
         yield FreshDb(name=name, admin_dsn=dsn_for(admin_dsn, name), etl_dsn=dsn_for(etl_dsn, name))
-
-
-@pytest_asyncio.fixture
-async def fresh_db(
-    migrated_template: MigratedTemplate, pg_admin_dsn: str, pg_dsn: str, pg_superuser_dsn: str
-) -> AsyncIterator[FreshDb]:
-    async with fresh_database(migrated_template, pg_admin_dsn, pg_dsn, pg_superuser_dsn) as db:
-        yield db

@@ -1,0 +1,7 @@
+"""``python -m consumer``: same as the ``consumer`` console script."""
+
+import sys
+
+from consumer.cli import main
+
+sys.exit(main())

@@ -1,0 +1,109 @@
+"""`consumer run | status | migrate`: settings from the environment, flags override."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+
+import asyncpg
+
+from consumer import logs, status
+from consumer.migrate_cli import add_migrate_parser, run_migrate
+from consumer.service import Service
+from consumer.settings import Settings, SettingsError
+
+log = logging.getLogger("consumer")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="consumer", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="consume the row and files topics into PostgreSQL")
+    run.add_argument("--bootstrap-servers", help="Kafka bootstrap (env VINOPS_KAFKA_BOOTSTRAP)")
+    run.add_argument("--topic", help="row topic (env VINOPS_TOPIC)")
+    run.add_argument("--files-topic", help="files topic (env VINOPS_FILES_TOPIC)")
+    run.add_argument("--dlq-topic", help="dead-letter topic (env VINOPS_DLQ_TOPIC)")
+    run.add_argument("--group-id", help="consumer group (env VINOPS_GROUP_ID)")
+    run.add_argument("--consumer-name", help="name in logs, DLQ headers, parse_errors")
+    run.add_argument("--batch-size", type=int, help="env VINOPS_BATCH_SIZE")
+    run.add_argument("--batch-max-wait-ms", type=int, help="env VINOPS_BATCH_MAX_WAIT_MS")
+    run.add_argument("--metrics-host", help="env VINOPS_METRICS_HOST")
+    run.add_argument("--metrics-port", type=int, help="0 = ephemeral (env VINOPS_METRICS_PORT)")
+    run.add_argument("--log-level", help="env VINOPS_LOG_LEVEL")
+    run.add_argument("--log-format", choices=("json", "text"), help="env VINOPS_LOG_FORMAT")
+    run.add_argument(
+        "--exit-when-idle", type=float, metavar="SECONDS",
+        help="exit 0 once caught up on every assigned partition and idle this long",
+    )  # fmt: skip
+    st = sub.add_parser("status", help="per-file ingest status")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+    add_migrate_parser(sub)
+    return p
+
+
+def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
+    name = env.get("VINOPS_CONSUMER_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+    return Settings.from_env(
+        env,
+        kafka_bootstrap=args.bootstrap_servers,
+        topic=args.topic,
+        files_topic=args.files_topic,
+        dlq_topic=args.dlq_topic,
+        group_id=args.group_id,
+        consumer_name=args.consumer_name or name,
+        batch_size=args.batch_size,
+        batch_max_wait_ms=args.batch_max_wait_ms,
+        metrics_host=args.metrics_host,
+        metrics_port=args.metrics_port,
+        log_level=args.log_level,
+        log_format=args.log_format,
+        exit_when_idle_s=args.exit_when_idle,
+    )
+
+
+async def run_service(settings: Settings) -> int:
+    service = Service(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, service.request_exit)
+    async with service:
+        return await service.run()
+
+
+async def run_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    dsn = env.get("VINOPS_PG_DSN")
+    if not dsn:
+        print("consumer status: VINOPS_PG_DSN is required", file=sys.stderr)
+        return 2
+    conn = await asyncpg.connect(dsn)
+    try:
+        statuses = await status.file_statuses(conn)
+    finally:
+        await conn.close()
+    print(status.render_json(statuses) if args.json else status.render_table(statuses))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    environ = os.environ if env is None else env
+    try:
+        if args.command == "run":
+            settings = settings_from(args, environ)
+            logs.setup(settings.log_level, settings.log_format)
+            return asyncio.run(run_service(settings))
+        if args.command == "status":
+            return asyncio.run(run_status(args, environ))
+        return asyncio.run(run_migrate(args, environ))
+    except SettingsError as exc:
+        print(f"consumer {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"consumer {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

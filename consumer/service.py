@@ -1,0 +1,568 @@
+"""`consumer run`: fetch -> batch -> prepare -> sink.write (one transaction) -> commit.
+
+Exactly-once in effect: each batch's rows and its next offsets commit in ONE PostgreSQL
+transaction; on assignment partitions seek to the DB offsets. Kafka commits follow only so
+that lag stays visible to Kafka tools. Bad data is bisected out of a batch and dead-lettered;
+transient failures pause consumption and retry with backoff, never dead-letter.
+
+Shutdown order is checkpoint order: stop fetching, flush the batch, commit, close the
+consumer and the DLQ producer, close the pool (terminate after a timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry
+
+from consumer import errors, status
+from consumer.batcher import Batcher
+from consumer.dlq import DeadLetterSender, ensure_topic
+from consumer.http import HttpServer
+from consumer.logs import ctx
+from consumer.metrics import Metrics
+from consumer.offsets import DbOffsetsListener
+from consumer.prepare import DeadLetter, PreparedBatch, prepare, reject
+from consumer.records import Inbound
+from consumer.retry import Backoff
+from consumer.settings import Settings
+from consumer.sink import BatchOutcome, Sink
+
+log = logging.getLogger(__name__)
+
+_LAG_EVERY_S = 1.0
+_STUCK_EVERY_S = 30.0
+_PROBE_TIMEOUT_S = 2.0
+
+
+class _AbandonedError(Exception):
+    """The in-flight batch was given up (partitions revoked, or shutdown timed out)."""
+
+
+def to_inbound(record: Any) -> Inbound:
+    return Inbound(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        headers=tuple((k, bytes(v)) for k, v in (record.headers or ())),
+        timestamp_ms=int(record.timestamp),
+    )
+
+
+def reject_reason(exc: BaseException) -> str:
+    """The parse-error reason of a message the DB refused: by SQLSTATE class, never text."""
+    cause = exc.__cause__ or exc.__context__
+    sqlstate = str(getattr(cause, "sqlstate", "") or getattr(exc, "sqlstate", "") or "")
+    return "bad_value" if sqlstate.startswith("22") else "constraint"
+
+
+class Service:
+    def __init__(self, settings: Settings, registry: CollectorRegistry | None = None) -> None:
+        self.settings = settings
+        self.metrics = Metrics(registry or CollectorRegistry())
+        self.http = HttpServer(self.metrics.registry, self.ready_reason)
+        self._batcher: Batcher[Inbound] = Batcher(
+            settings.batch_size, settings.batch_max_wait_ms / 1000
+        )
+        self._should_exit = asyncio.Event()
+        self._exit_deadline: float | None = None
+        self._signals = 0
+        self._lock = asyncio.Lock()  # one writer at a time: main loop or rebalance callback
+        # Next offset this process expects per assigned partition (set by the seeks on
+        # assignment, advanced as records are accepted): a record below it was handed out
+        # twice by a fetch racing the seek, and is dropped; nothing at or above it ever is.
+        self._expected: dict[Any, int] = {}
+        self._abandon = False
+        self._joined = False
+        self._retrying: str | None = None
+        self._last_record_at = time.monotonic()
+        self._pool: asyncpg.Pool | None = None
+        self._sink: Sink | None = None
+        self._dlq: DeadLetterSender | None = None
+        self._consumer: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = False
+        self.exit_code = 0
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    async def __aenter__(self) -> Service:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        s = self.settings
+        log.info("starting consumer", extra=ctx(settings=s.describe()))
+        port = await self.http.start(s.metrics_host, s.metrics_port)
+        log.info("metrics port bound", extra=ctx(metrics_port=port))
+        self._pool = await self._retry_until_ready("postgres", self._create_pool)
+        self._sink = Sink(self._pool, group_id=s.group_id, consumer_name=s.consumer_name)
+        await self._retry_until_ready(
+            "dlq topic", lambda: ensure_topic(s.kafka_bootstrap, s.dlq_topic)
+        )
+        self._dlq = DeadLetterSender(s.kafka_bootstrap, s.dlq_topic, s.consumer_name)
+        await self._dlq.start()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap,
+            group_id=s.group_id,
+            client_id=s.consumer_name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_interval_ms=s.max_poll_interval_ms,
+            session_timeout_ms=20000,
+            heartbeat_interval_ms=3000,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        self._consumer.subscribe(
+            [s.topic, s.files_topic],
+            listener=DbOffsetsListener(self._on_revoked, self._on_assigned),
+        )
+        await self._consumer.start()
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+
+    async def _create_pool(self) -> asyncpg.Pool:
+        pool = await asyncpg.create_pool(
+            self.settings.pg_dsn,
+            min_size=1,
+            max_size=self.settings.pool_size,
+            command_timeout=300,
+            server_settings={"application_name": self.settings.consumer_name[:60]},
+        )
+        assert pool is not None  # noqa: S101 - create_pool returns a pool when awaited
+        return pool
+
+    async def _retry_until_ready(self, what: str, attempt: Any) -> Any:
+        backoff = Backoff(self.settings.retry_base_s, self.settings.retry_cap_s)
+        while True:
+            try:
+                return await attempt()
+            except (OSError, KafkaError, asyncpg.PostgresError, TimeoutError) as exc:
+                if self._should_exit.is_set():
+                    raise
+                delay = backoff.next_delay()
+                log.warning(
+                    "%s not reachable, retrying", what,
+                    extra=ctx(error=type(exc).__name__, detail=str(exc)[:200], retry_in_s=delay),
+                )  # fmt: skip
+                await asyncio.sleep(delay)
+
+    def request_exit(self) -> None:
+        """Signal handler: the first signal drains, the second one exits at once."""
+        self._signals += 1
+        if self._signals == 1:
+            log.info("shutdown requested: draining")
+            self._exit_deadline = time.monotonic() + self.settings.shutdown_timeout_s
+            self._should_exit.set()
+            return
+        log.error("second signal: exiting without draining (DB offsets make this safe)")
+        logging.shutdown()
+        os._exit(130)
+
+    async def stop(self) -> None:
+        """Idempotent; drains the in-flight batch first (bounded by the shutdown timeout)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._should_exit.set()
+        if self._exit_deadline is None:
+            self._exit_deadline = time.monotonic() + self.settings.shutdown_timeout_s
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._consumer is not None and self._sink is not None and len(self._batcher):
+            async with self._lock:
+                with contextlib.suppress(_AbandonedError):
+                    await self._flush(self._batcher.take())
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._consumer.stop(), 10)
+        if self._dlq is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._dlq.stop(), 10)
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), 5)
+            except (TimeoutError, Exception):  # noqa: BLE001 - closing must not fail shutdown
+                self._pool.terminate()
+        await self.http.stop()
+        self.metrics.ready.set(0)
+        log.info("consumer stopped", extra=ctx(totals=self.totals()))
+
+    def totals(self) -> dict[str, int]:
+        """Row outcomes and dead letters counted by this process (logged at exit)."""
+        get = self.metrics.registry.get_sample_value
+        out = {
+            o: int(get("vinops_ingested_rows_total", {"outcome": o}) or 0)
+            for o in ("inserted", "updated", "unchanged", "stale")
+        }
+        out["commits"] = int(get("vinops_commits_total") or 0)
+        return out
+
+    # ---- main loop ---------------------------------------------------------------------
+
+    async def run(self) -> int:
+        consumer = self._consumer
+        backoff = Backoff(self.settings.retry_base_s, self.settings.retry_cap_s)
+        next_lag = 0.0
+        while not self._should_exit.is_set():
+            now = time.monotonic()
+            try:
+                fetched = await consumer.getmany(
+                    timeout_ms=max(int(self._batcher.time_left(now) * 1000), 1),
+                    max_records=max(self._batcher.room(), 1),
+                )
+            except KafkaError as exc:  # fetch errors are rare: aiokafka retries inside
+                delay = backoff.next_delay()
+                log.warning("fetch failed", extra=ctx(error=repr(exc)[:200], retry_in_s=delay))
+                await asyncio.sleep(delay)
+                continue
+            backoff.reset()
+            async with self._lock:
+                records = self._accept(fetched)
+                if records:
+                    self._last_record_at = time.monotonic()
+                self._batcher.add(records, time.monotonic())
+                if self._batcher.due(time.monotonic()):
+                    with contextlib.suppress(_AbandonedError):
+                        await self._flush(self._batcher.take())
+            if time.monotonic() >= next_lag:
+                next_lag = time.monotonic() + _LAG_EVERY_S
+                caught_up = await self._update_lag()
+                if self._idle_done(caught_up):
+                    log.info(
+                        "caught up and idle: exiting",
+                        extra=ctx(idle_s=self.settings.exit_when_idle_s),
+                    )
+                    break
+        return self.exit_code
+
+    def _accept(self, fetched: Mapping[Any, Sequence[Any]]) -> list[Inbound]:
+        """Fetched records in order, minus any below the partition's expected offset."""
+        assigned = self._consumer.assignment()
+        accepted: list[Inbound] = []
+        for tp, records in fetched.items():
+            if tp not in assigned:
+                continue  # revoked meanwhile: its new owner reads it from the DB offsets
+            expected = self._expected.get(tp, 0)
+            for record in records:
+                if record.offset >= expected:
+                    accepted.append(to_inbound(record))
+                    expected = record.offset + 1
+            self._expected[tp] = expected
+        return accepted
+
+    def _idle_done(self, caught_up: bool) -> bool:
+        idle = self.settings.exit_when_idle_s
+        return (
+            idle is not None
+            and caught_up
+            and not len(self._batcher)
+            and time.monotonic() - self._last_record_at >= idle
+        )
+
+    async def _update_lag(self) -> bool:
+        """Refresh the lag gauges; True when every assigned partition is caught up."""
+        consumer = self._consumer
+        caught_up = self._joined and self._retrying is None
+        for tp in list(consumer.assignment()):
+            highwater = consumer.highwater(tp)
+            try:
+                position = await asyncio.wait_for(consumer.position(tp), _PROBE_TIMEOUT_S)
+            except (KafkaError, TimeoutError):
+                caught_up = False
+                continue
+            if highwater is None:
+                caught_up = False
+                continue
+            lag = max(highwater - position, 0)
+            self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+            caught_up = caught_up and lag == 0
+        return caught_up
+
+    # ---- flushing a batch --------------------------------------------------------------
+
+    async def _flush(self, messages: list[Inbound]) -> None:
+        """Commit a batch, retrying transient failures; raises _AbandonedError if given up."""
+        if not messages:
+            return
+        backoff = Backoff(self.settings.retry_base_s, self.settings.retry_cap_s)
+        paused = False
+        sent: set[tuple[str, int, int]] = set()  # dead letters acked: not re-sent on retry
+        try:
+            while True:
+                started = time.monotonic()
+                try:
+                    offsets = await self._write_bisecting(messages, sent)
+                except (errors.TransientError, KafkaError, OSError) as exc:
+                    self._retrying = f"{type(exc).__name__}: {str(exc)[:120]}"
+                    self.metrics.ready.set(0)
+                    if not paused:
+                        self._consumer.pause(*self._consumer.assignment())
+                        paused = True
+                    delay = backoff.next_delay()
+                    log.warning(
+                        "batch failed transiently; consumption paused",
+                        extra=ctx(
+                            messages=len(messages), error=self._retrying,
+                            retry_in_s=round(delay, 3),
+                        ),
+                    )  # fmt: skip
+                    await self._pause_for(delay)
+                    if self._abandon or self._past_deadline():
+                        log.warning("in-flight batch abandoned", extra=ctx(messages=len(messages)))
+                        raise _AbandonedError from exc
+                    continue
+                seconds = time.monotonic() - started
+                self.metrics.batch_duration.observe(seconds)
+                self.metrics.batch_rows.observe(len(messages))
+                await self._kafka_commit(offsets)
+                log.info(
+                    "batch committed",
+                    extra=ctx(
+                        messages=len(messages), seconds=round(seconds, 4),
+                        offsets={f"{t}:{p}": o for (t, p), o in sorted(offsets.items())},
+                    ),
+                )  # fmt: skip
+                return
+        finally:
+            self._retrying = None
+            if paused:
+                with contextlib.suppress(Exception):
+                    self._consumer.resume(*self._consumer.assignment())
+
+    async def _pause_for(self, seconds: float) -> None:
+        """Wait while paused; keeps calling getmany so the poll interval never expires."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0 and not self._abandon:
+            with contextlib.suppress(KafkaError):
+                # All partitions are paused: this only keeps the member polling.
+                await self._consumer.getmany(timeout_ms=max(int(min(left, 0.5) * 1000), 1))
+            if self._past_deadline():
+                return
+
+    def _past_deadline(self) -> bool:
+        return self._exit_deadline is not None and time.monotonic() > self._exit_deadline
+
+    async def _write_bisecting(
+        self, messages: Sequence[Inbound], sent: set[tuple[str, int, int]]
+    ) -> dict[tuple[str, int], int]:
+        """Write messages; on DataError split in fetch order until the bad ones stand alone."""
+        s = self.settings
+        batch = prepare(messages, row_topic=s.topic, files_topic=s.files_topic)
+        try:
+            await self._send_dead_letters(batch.dead_letters, sent)
+            outcome = await self._write(batch)
+        except errors.DataError as exc:
+            if len(messages) > 1:
+                mid = len(messages) // 2
+                log.info(
+                    "data error: bisecting", extra=ctx(messages=len(messages), error=str(exc)[:200])
+                )
+                first = await self._write_bisecting(messages[:mid], sent)
+                second = await self._write_bisecting(messages[mid:], sent)
+                return {
+                    k: max(first.get(k, 0), second.get(k, 0)) for k in first.keys() | second.keys()
+                }
+            reason = reject_reason(exc)
+            log.warning(
+                "message refused by the database: dead-lettered",
+                extra=ctx(topic=messages[0].topic, partition=messages[0].partition,
+                          offset=messages[0].offset, reason=reason, error=str(exc)[:300]),
+            )  # fmt: skip
+            batch = reject(messages, reason=reason, error=exc)
+            await self._send_dead_letters(batch.dead_letters, sent)
+            try:
+                outcome = await self._write(batch)
+            except errors.DataError:
+                # Even its raw row is refused: record the rejection without it.
+                batch = reject(messages, reason=reason, error=exc, keep_raw=False)
+                outcome = await self._write(batch)
+        self._record(batch, outcome)
+        return dict(batch.offsets)
+
+    async def _write(self, batch: PreparedBatch) -> BatchOutcome:
+        assert self._sink is not None  # noqa: S101 - set in start()
+        return await self._sink.write(batch)
+
+    async def _send_dead_letters(
+        self, letters: Sequence[DeadLetter], sent: set[tuple[str, int, int]]
+    ) -> None:
+        assert self._dlq is not None  # noqa: S101 - set in start()
+        todo = [
+            d for d in letters
+            if (d.message.topic, d.message.partition, d.message.offset) not in sent
+        ]  # fmt: skip
+        await self._dlq.send(todo)
+        for d in todo:
+            sent.add((d.message.topic, d.message.partition, d.message.offset))
+            self.metrics.dead_letters.labels(d.reason).inc()
+
+    def _record(self, batch: PreparedBatch, outcome: BatchOutcome) -> None:
+        now = time.time()
+        m = self.metrics
+        m.record_outcome(
+            rows=outcome.rows,
+            parse_errors=outcome.parse_errors,
+            conflicts=outcome.conflicts,
+            runs=outcome.runs,
+            fields_total=outcome.fields_total,
+            fields_unknown=outcome.fields_unknown,
+        )
+        m.commits.inc()
+        m.last_commit.set(now)
+        if outcome.newest_timestamp_ms is not None:
+            m.event_lag.set(max(now - outcome.newest_timestamp_ms / 1000, 0.0))
+        for msg in batch.messages:
+            m.publish_to_commit.observe(max(now - msg.timestamp_ms / 1000, 0.0))
+
+    async def _kafka_commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Mirror DB offsets to Kafka for lag tooling only; failures do not matter."""
+        assigned = self._consumer.assignment()
+        todo = {TopicPartition(t, p): o for (t, p), o in offsets.items()}
+        todo = {tp: o for tp, o in todo.items() if tp in assigned}
+        if not todo:
+            return
+        try:
+            await asyncio.wait_for(self._consumer.commit(todo), 5)
+        except (KafkaError, TimeoutError) as exc:
+            log.debug("kafka offset commit skipped", extra=ctx(error=repr(exc)[:200]))
+
+    # ---- rebalance ---------------------------------------------------------------------
+
+    async def _on_revoked(self, revoked: frozenset[Any]) -> None:
+        self._joined = False
+        self._abandon = True  # a batch stuck in retries gives up instead of holding the group
+        async with self._lock:
+            self._abandon = False
+            messages = self._batcher.take()
+            if messages and not self._past_deadline():
+                try:
+                    await self._flush_once(messages)
+                except Exception as exc:  # noqa: BLE001 - the next owner re-reads from DB offsets
+                    log.warning(
+                        "flush on revoke failed: batch dropped",
+                        extra=ctx(messages=len(messages), error=repr(exc)[:200]),
+                    )
+        log.info("partitions revoked", extra=ctx(partitions=_names(revoked)))
+
+    async def _flush_once(self, messages: list[Inbound]) -> None:
+        started = time.monotonic()
+        offsets = await self._write_bisecting(messages, set())
+        self.metrics.batch_duration.observe(time.monotonic() - started)
+        self.metrics.batch_rows.observe(len(messages))
+        await self._kafka_commit(offsets)
+
+    async def _on_assigned(self, assigned: frozenset[Any]) -> None:
+        consumer = self._consumer
+        by_topic: dict[str, list[int]] = {}
+        for tp in assigned:
+            by_topic.setdefault(tp.topic, []).append(tp.partition)
+        backoff = Backoff(self.settings.retry_base_s, self.settings.retry_cap_s)
+        stored: dict[str, dict[int, int]] = {}
+        while True:
+            try:
+                assert self._sink is not None  # noqa: S101 - set in start()
+                for topic, parts in by_topic.items():
+                    stored[topic] = await self._sink.committed_offsets(topic, parts)
+                break
+            except (errors.TransientError, OSError) as exc:
+                if self._should_exit.is_set():
+                    # Kafka offsets never run ahead of the DB: starting there only replays.
+                    return
+                log.warning("cannot read DB offsets, retrying", extra=ctx(error=repr(exc)[:200]))
+                await asyncio.sleep(backoff.next_delay())
+        async with self._lock:
+            positions = {
+                tp: stored[tp.topic][tp.partition]
+                for tp in assigned
+                if tp.partition in stored.get(tp.topic, {})
+            }
+            fresh = [tp for tp in assigned if tp not in positions]
+            if fresh:
+                # Explicit offsets, not seek_to_beginning(): its reset is applied lazily.
+                positions.update(await consumer.beginning_offsets(fresh))
+            for tp, offset in positions.items():
+                consumer.seek(tp, offset)
+            # The fetcher starts as soon as the assignment is known, from Kafka's position,
+            # while this callback is still reading PostgreSQL: what it handed out before these
+            # seeks was never written and will be fetched again from the DB offsets.
+            self._batcher.take()
+            self._expected = dict(positions)
+        self._joined = True
+        log.info(
+            "partitions assigned",
+            extra=ctx(
+                partitions=_names(assigned),
+                db_offsets={_name(tp): o for tp, o in positions.items() if tp not in fresh},
+                from_beginning=_names(fresh),
+            ),
+        )
+
+    # ---- readiness and housekeeping -----------------------------------------------------
+
+    async def ready_reason(self) -> str | None:
+        reason = await self._ready_reason()
+        self.metrics.ready.set(1 if reason is None else 0)
+        return reason
+
+    async def _ready_reason(self) -> str | None:
+        if self._stopped or self._should_exit.is_set():
+            return "shutting down"
+        if self._retrying is not None:
+            return f"retrying transient failure ({self._retrying})"
+        if not self._joined or self._sink is None or self._consumer is None:
+            return "consumer group not joined yet"
+        try:
+            await asyncio.wait_for(self._sink.ping(), _PROBE_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            return f"database unreachable ({type(exc).__name__})"
+        try:
+            await asyncio.wait_for(self._consumer.topics(), _PROBE_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001
+            return f"broker unreachable ({type(exc).__name__})"
+        return None
+
+    async def _housekeeping(self) -> None:
+        """Refresh slow gauges: stuck ETL runs (DB query every 30 s) and readiness."""
+        next_stuck = 0.0
+        while True:
+            if time.monotonic() >= next_stuck and self._pool is not None:
+                next_stuck = time.monotonic() + _STUCK_EVERY_S
+                try:
+                    stuck = await asyncio.wait_for(status.stuck_runs(self._pool), 10)
+                    self.metrics.etl_runs_stuck.set(stuck)
+                except Exception as exc:  # noqa: BLE001 - a gauge refresh must never kill us
+                    log.debug("stuck-run refresh failed", extra=ctx(error=repr(exc)[:200]))
+            await self.ready_reason()
+            await asyncio.sleep(5)
+
+
+def _name(tp: Any) -> str:
+    return f"{tp.topic}:{tp.partition}"
+
+
+def _names(tps: Any) -> list[str]:
+    return sorted(map(_name, tps))

@@ -1,0 +1,193 @@
+"""Drive the real CLIs as subprocesses and read the database back, for e2e and fault tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+
+ROOT = Path(__file__).resolve().parents[2]
+_PRODUCER = "import sys; from producer.cli import main; sys.exit(main())"
+
+# Columns whose values legitimately differ between two runs of the same input.
+_VOLATILE = {"id", "created_at", "updated_at", "ingested_at", "detected_at", "consumer"}
+# csv_files publication times follow the latest publication (schema spec: COALESCE(EXCLUDED..)).
+_VOLATILE_BY_TABLE = {
+    "audit.etl_runs": {"started_at", "completed_at"},
+    "raw.csv_files": {"started_at", "completed_at"},
+}
+TABLES = (
+    "public.vehicles", "public.lots", "public.sale_events", "public.images", "raw.csv_files",
+    "raw.rows", "staging.copart_raw", "audit.vin_conflicts", "audit.parse_errors",
+    "audit.etl_runs",
+)  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Harness:
+    bootstrap: str
+    etl_dsn: str = field(repr=False)  # secrets stay out of pytest's failure output
+    admin_dsn: str = field(repr=False)
+    topic: str
+    files_topic: str
+    dlq_topic: str
+    group: str
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    # ---- producer -------------------------------------------------------------------
+    def publish(self, files: Sequence[Path], *, force: bool = False) -> None:
+        cmd = [
+            sys.executable, "-c", _PRODUCER, "publish", "--bootstrap-servers", self.bootstrap,
+            "--topic", self.topic, "--files-topic", self.files_topic,
+        ]  # fmt: skip
+        if force:
+            cmd.append("--force")
+        done = subprocess.run(
+            [*cmd, *map(str, files)], cwd=ROOT, capture_output=True, timeout=180, check=False
+        )
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+    # ---- consumer -------------------------------------------------------------------
+    def consumer_cmd(self, *, group: str | None = None, extra: Sequence[str] = ()) -> list[str]:
+        return [
+            sys.executable, "-m", "consumer", "run", "--topic", self.topic,
+            "--files-topic", self.files_topic, "--dlq-topic", self.dlq_topic,
+            "--group-id", group or self.group, *extra,
+        ]  # fmt: skip
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            VINOPS_KAFKA_BOOTSTRAP=self.bootstrap,
+            VINOPS_PG_DSN=self.etl_dsn,
+            VINOPS_LOG_FORMAT="json",
+            VINOPS_METRICS_HOST="127.0.0.1",
+            VINOPS_METRICS_PORT="0",
+        )
+        return env
+
+    def consume(
+        self, *, group: str | None = None, idle: float = 3, extra: Sequence[str] = (),
+        timeout: float = 150,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Run `consumer run --exit-when-idle` to completion; returns its exit totals."""
+        done = subprocess.run(
+            self.consumer_cmd(group=group, extra=["--exit-when-idle", str(idle), *extra]),
+            cwd=ROOT, env=self.env(), capture_output=True, timeout=timeout, check=False,
+        )  # fmt: skip
+        stderr = done.stderr.decode()
+        assert done.returncode == 0, stderr[-3000:]
+        return totals_of(stderr)
+
+    def start(
+        self, *, group: str | None = None, extra: Sequence[str] = (), log: Path | None = None
+    ) -> subprocess.Popen[bytes]:
+        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - lives with the child
+        proc = subprocess.Popen(
+            self.consumer_cmd(group=group, extra=extra), cwd=ROOT, env=self.env(),
+            stdout=subprocess.DEVNULL, stderr=out,
+        )  # fmt: skip
+        self.procs.append(proc)
+        return proc
+
+    def cleanup(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+
+    def status(self) -> list[dict[str, Any]]:
+        done = subprocess.run(
+            [sys.executable, "-m", "consumer", "status", "--json"],
+            cwd=ROOT, env=self.env(), capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr.decode()
+        result: list[dict[str, Any]] = orjson.loads(done.stdout)
+        return result
+
+
+def totals_of(stderr: str) -> dict[str, Any]:
+    for line in reversed(stderr.splitlines()):
+        with contextlib.suppress(orjson.JSONDecodeError):
+            record = orjson.loads(line)
+            if isinstance(record, dict) and "totals" in record:
+                return dict(record["totals"])
+    raise AssertionError(f"no totals line in consumer output:\n{stderr[-2000:]}")
+
+
+def wait_exit(proc: subprocess.Popen[bytes], timeout: float) -> int:
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        raise
+
+
+# ---- database --------------------------------------------------------------------------
+
+
+async def _columns(conn: asyncpg.Connection, table: str) -> list[str]:
+    schema, name = table.split(".")
+    rows = await conn.fetch(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+        schema, name,
+    )  # fmt: skip
+    skip = _VOLATILE | _VOLATILE_BY_TABLE.get(table, set())
+    return [r["column_name"] for r in rows if r["column_name"] not in skip]
+
+
+async def dump(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's content without run-dependent columns, rows sorted: equal runs -> equal."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        for table in TABLES:
+            exprs = [
+                "(SELECT l.lot_external_id FROM public.lots l WHERE l.id = t.lot_id)"
+                if c == "lot_id" else f't."{c}"::text'
+                for c in await _columns(conn, table)
+            ]  # fmt: skip
+            rows = await conn.fetch(f"SELECT {', '.join(exprs)} FROM {table} t")
+            out[table] = sorted((tuple(r) for r in rows), key=repr)
+        return out
+    finally:
+        await conn.close()
+
+
+async def count(dsn: str, sql: str, *args: Any) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval(sql, *args))
+    finally:
+        await conn.close()
+
+
+async def wait_count(dsn: str, sql: str, at_least: int, wait_s: float = 120) -> int:
+    deadline = time.monotonic() + wait_s
+    while True:
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            n = await count(dsn, sql)
+            if n >= at_least:
+                return n
+        assert time.monotonic() < deadline, f"timed out waiting for {sql} >= {at_least}"
+        await asyncio.sleep(0.2)

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+
+from consumer.cli import _parser, main, settings_from
+
+ENV = {"VINOPS_KAFKA_BOOTSTRAP": "k:9092", "VINOPS_PG_DSN": "postgresql://u:pw@h/db"}
+
+
+def test_flags_override_env() -> None:
+    args = _parser().parse_args(
+        ["run", "--topic", "t", "--group-id", "g", "--metrics-port", "0", "--exit-when-idle", "3",
+         "--log-format", "text", "--batch-size", "10"]
+    )  # fmt: skip
+    s = settings_from(args, {**ENV, "VINOPS_TOPIC": "env-topic", "VINOPS_CONSUMER_NAME": "c1"})
+    assert (s.topic, s.group_id, s.metrics_port, s.exit_when_idle_s) == ("t", "g", 0, 3.0)
+    assert (s.log_format, s.batch_size, s.consumer_name) == ("text", 10, "c1")
+
+
+def test_missing_settings_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run"], env={}) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "consumer run: VINOPS_KAFKA_BOOTSTRAP is required"
+
+
+def test_status_without_dsn_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status"], env={}) == 2
+    assert "VINOPS_PG_DSN" in capsys.readouterr().err
+
+
+def test_migrate_is_wired() -> None:
+    args = _parser().parse_args(["migrate"])
+    assert args.command == "migrate"

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import pytest
+
+from consumer.settings import Settings, SettingsError, mask_dsn
+
+ENV = {
+    "VINOPS_KAFKA_BOOTSTRAP": "127.0.0.1:9092",
+    "VINOPS_PG_DSN": "postgresql://vinops_etl:s3cr3t-pw@db:5432/vinops",
+}
+
+
+def test_defaults_from_minimal_env() -> None:
+    s = Settings.from_env(ENV)
+    assert s.topic == "vinops.copart.lots"
+    assert s.files_topic == "vinops.files"
+    assert s.dlq_topic == "vinops.copart.lots.dlq"
+    assert s.group_id == "vinops-ingest"
+    assert s.metrics_port == 9108
+    assert s.batch_size >= 1
+    assert s.batch_max_wait_ms >= 1
+    assert s.exit_when_idle_s is None
+
+
+def test_env_values_are_parsed() -> None:
+    env = {
+        **ENV,
+        "VINOPS_TOPIC": "t.rows",
+        "VINOPS_FILES_TOPIC": "t.files",
+        "VINOPS_DLQ_TOPIC": "t.dlq",
+        "VINOPS_GROUP_ID": "g1",
+        "VINOPS_BATCH_SIZE": "123",
+        "VINOPS_BATCH_MAX_WAIT_MS": "45",
+        "VINOPS_METRICS_HOST": "127.0.0.1",
+        "VINOPS_METRICS_PORT": "0",
+        "VINOPS_LOG_FORMAT": "text",
+    }
+    s = Settings.from_env(env)
+    assert (s.topic, s.files_topic, s.dlq_topic, s.group_id) == ("t.rows", "t.files", "t.dlq", "g1")
+    assert (s.batch_size, s.batch_max_wait_ms, s.metrics_port) == (123, 45, 0)
+    assert (s.metrics_host, s.log_format) == ("127.0.0.1", "text")
+
+
+def test_overrides_win_and_none_is_ignored() -> None:
+    s = Settings.from_env({**ENV, "VINOPS_GROUP_ID": "env"}, group_id="flag", topic=None)
+    assert s.group_id == "flag"
+    assert s.topic == "vinops.copart.lots"
+
+
+def test_password_is_masked_everywhere() -> None:
+    s = Settings.from_env(ENV)
+    assert "s3cr3t-pw" not in repr(s)
+    assert "s3cr3t-pw" not in str(s)
+    assert "s3cr3t-pw" not in str(s.describe())
+    assert s.masked_dsn == "postgresql://vinops_etl:***@db:5432/vinops"
+    assert s.pg_dsn == ENV["VINOPS_PG_DSN"]  # the real value is still there to connect with
+
+
+@pytest.mark.parametrize(
+    ("dsn", "masked"),
+    [
+        ("postgresql://u:p@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://u@h/db", "postgresql://u@h/db"),
+        ("postgresql://h/db?user=u&password=pw&x=1", "postgresql://h/db?user=u&password=***&x=1"),
+    ],
+)
+def test_mask_dsn(dsn: str, masked: str) -> None:
+    assert mask_dsn(dsn) == masked
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"VINOPS_PG_DSN": "postgresql://h/db"}, "VINOPS_KAFKA_BOOTSTRAP"),
+        ({"VINOPS_KAFKA_BOOTSTRAP": "k:1"}, "VINOPS_PG_DSN"),
+        ({**ENV, "VINOPS_BATCH_SIZE": "many"}, "VINOPS_BATCH_SIZE"),
+        ({**ENV, "VINOPS_BATCH_SIZE": "0"}, "batch size"),
+        ({**ENV, "VINOPS_METRICS_PORT": "70000"}, "metrics port"),
+        ({**ENV, "VINOPS_LOG_FORMAT": "xml"}, "log format"),
+        ({**ENV, "VINOPS_DLQ_TOPIC": "vinops.copart.lots"}, "topics must differ"),
+    ],
+)
+def test_bad_settings_fail_with_a_named_error(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(SettingsError, match=needle) as info:
+        Settings.from_env(env)
+    assert "s3cr3t" not in str(info.value)
+
+
+def test_settings_are_frozen() -> None:
+    s = Settings.from_env(ENV)
+    with pytest.raises(AttributeError):
+        s.group_id = "other"  # type: ignore[misc]
