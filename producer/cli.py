@@ -6,8 +6,10 @@ Exit codes:
   2    usage error (bad option, no bootstrap servers)
   3    a file was refused (missing, unreadable, empty, HTML page, no lot-number column,
        website search export); nothing of that file was sent
-  4    delivery failed (Kafka unreachable, a send not acknowledged)
-  130  interrupted (Ctrl-C): a summary of what was sent, no ``completed`` record
+  4    delivery failed (Kafka unreachable, a send not acknowledged, the file could not be
+       read to its end); an ``aborted`` record is sent, best effort
+  130  interrupted (Ctrl-C): a summary of what was sent, an ``aborted`` record (best
+       effort) instead of ``completed``
 
 Every error is one line on stderr. With ``--json`` stdout carries one JSON object per file.
 """
@@ -151,7 +153,7 @@ class Run:
         feed, counts, start = self.current
         print(
             f"producer: interrupted: {feed.path}: {counts.confirmed:,} of {counts.rows:,} "
-            "rows confirmed; no completed record, the file will be sent again",
+            "rows confirmed; aborted, no completed record: the file will be sent again",
             file=self.err,
         )
         self.report(self.summary(feed, counts, time.monotonic() - start, "interrupted"))

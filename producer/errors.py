@@ -6,7 +6,8 @@ Exit codes (also printed by ``producer publish --help``):
   3    a file was refused (missing, unreadable, empty, HTML, not a recognised feed);
        nothing of that file was sent
   4    delivery failed (Kafka unreachable, a send not acknowledged, topic creation failed)
-  130  interrupted (Ctrl-C): what was sent is reported, no ``completed`` record is written
+  130  interrupted (Ctrl-C): what was sent is reported, an ``aborted`` record (best effort)
+       is written instead of ``completed``
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ EXIT_CODES_HELP = """exit codes:
   2    usage error
   3    file refused (missing, unreadable, empty, HTML, not a feed): nothing of it sent
   4    delivery failed
-  130  interrupted: what was sent is reported, no completed record
+  130  interrupted: what was sent is reported, aborted record instead of completed
 """
 
 

@@ -1,16 +1,21 @@
 """Publishing one file: ``started`` record, every row (bulk, bounded window), ``completed``.
 
-Rows are appended to one aiokafka ``BatchBuilder`` per partition (the partition chosen
-exactly like the default partitioner: murmur2 of the key), which is several times cheaper per
-row than ``send()``; full batches are handed to the producer without awaiting them, and the
-delivery futures are awaited in bulk once ``window`` batches are in flight, so memory stays
-bounded. The ``completed`` record is written only after every batch was acknowledged.
+A second process reads and parses the file and builds each row's key and JSON value
+(``producer.pipeline``); this one adds the headers, picks the partition exactly like
+Kafka's default partitioner (murmur2 of the key, ``producer.murmur``), appends to one
+record batch per partition (several times cheaper per row than ``send()``) and compresses
+full batches at a fast level (``producer.batches``). Full batches are handed to the
+producer without awaiting them; once ``window`` batches are in flight the oldest is
+awaited, so memory stays bounded. The ``completed`` record is written only after every
+batch was acknowledged; a publication that stops early leaves an ``aborted`` record.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,17 +24,29 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import murmur2
 
-from feed.contract import FileCompleted, FileEvent, FileStarted, encode_file_event
+from feed.contract import (
+    H_ROW_NO,
+    FileAborted,
+    FileCompleted,
+    FileEvent,
+    FileStarted,
+    RowKind,
+    RowMeta,
+    encode_file_event,
+)
+from producer.batches import CODECS, CompressedBatch
 from producer.errors import DeliveryFailedError
 from producer.feedfile import FeedFile
 from producer.messages import MessageBuilder, is_blank
-from producer.reader import CsvReader
+from producer.murmur import murmur2
+from producer.pipeline import CP1252_FLAG, MALFORMED_FLAG, WorkerError, chunks_of
+from producer.reader import CP1252, UTF8, CsvReader
 from producer.settings import Settings
 from producer.topics import ensure_topics
 
 ProgressFn = Callable[[int, int], None]  # (rows so far, bytes read so far)
+ABORT_TIMEOUT_S = 5.0
 
 
 @dataclass(slots=True)
@@ -116,7 +133,11 @@ class Publisher:
     async def publish(
         self, feed: FeedFile, counts: Counts, progress: ProgressFn | None = None
     ) -> float:
-        """Send one file; returns its duration in seconds. Raises ``DeliveryFailedError``."""
+        """Send one file; returns its duration in seconds. Raises ``DeliveryFailedError``.
+
+        A publication that does not complete (Ctrl-C, delivery failure, unreadable file)
+        leaves an ``aborted`` record, best effort, so that its run is marked failed.
+        """
         started = time.monotonic()
         await self.send_event(
             FileStarted(
@@ -133,7 +154,14 @@ class Publisher:
         try:
             await self._send_rows(feed, counts, progress)
         except KafkaError as exc:
+            await self._abort(feed, counts, f"delivery failed: {exc}")
             raise DeliveryFailedError(f"topic {self.settings.topic}: {exc}") from exc
+        except WorkerError as exc:
+            await self._abort(feed, counts, f"reading failed: {exc}")
+            raise DeliveryFailedError(f"{feed.path}: reading failed: {exc}") from exc
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            await self._abort(feed, counts, "interrupted")
+            raise
         seconds = round(time.monotonic() - started, 3)
         await self.send_event(
             FileCompleted(
@@ -149,64 +177,88 @@ class Publisher:
         )
         return seconds
 
+    async def _abort(self, feed: FeedFile, counts: Counts, reason: str) -> None:
+        """Best effort: Kafka may be the very thing that failed, so never wait long."""
+        event = FileAborted(
+            file_id=str(feed.file_id),
+            sha256=feed.sha256,
+            rows=counts.confirmed,
+            reason=" ".join(reason.split()),
+            aborted_at=now_iso(),
+        )
+        with contextlib.suppress(DeliveryFailedError, KafkaError, TimeoutError):
+            await asyncio.wait_for(self.send_event(event), ABORT_TIMEOUT_S)
+
+    def _batch_factory(self) -> Callable[[], Any]:
+        codec = self.settings.compression
+        if codec in CODECS or codec == "none":
+            size = self.settings.max_batch_size
+            chosen = None if codec == "none" else codec
+            return lambda: CompressedBatch(size, chosen)
+        factory: Callable[[], Any] = self.producer.create_batch  # gzip: aiokafka compresses
+        return factory
+
     async def _send_rows(self, feed: FeedFile, counts: Counts, progress: ProgressFn | None) -> None:
-        producer, topic = self.producer, self.settings.topic
+        producer, topic, window = self.producer, self.settings.topic, self.settings.window
         partitions = sorted(await producer.partitions_for(topic))
         n_partitions = len(partitions)
+        new_batch = self._batch_factory()
         builders: dict[int, Any] = {}
         sizes: dict[int, int] = {}
-        in_flight: list[tuple[asyncio.Future[Any], int]] = []
+        # Oldest first: waiting for the oldest batch only (not the whole window) keeps
+        # batches flowing while earlier ones are acknowledged.
+        in_flight: deque[tuple[asyncio.Future[Any], int]] = deque()
 
         async def flush(partition: int) -> None:
             future = await producer.send_batch(builders.pop(partition), topic, partition=partition)
             in_flight.append((future, sizes.pop(partition)))
-            if len(in_flight) >= self.settings.window:
-                await confirm()
+            while len(in_flight) >= window:
+                oldest, n = in_flight.popleft()
+                await oldest
+                counts.confirmed += n
 
-        async def confirm() -> None:
-            await asyncio.gather(*(f for f, _ in in_flight))
-            counts.confirmed += sum(n for _, n in in_flight)
-            in_flight.clear()
+        # The row-number header is the only one that varies, besides kind and encoding
+        # (the chunk's per-record flag): one template per flag, copied per record.
+        templates = [
+            RowMeta(
+                file_id=feed.file_id,
+                sha256=feed.sha256,
+                row_no=0,
+                dialect=feed.layout.dialect,
+                kind=RowKind.MALFORMED if flag & MALFORMED_FLAG else RowKind.ROW,
+                encoding=CP1252 if flag & CP1252_FLAG else UTF8,
+            ).kafka_headers()
+            for flag in range(4)
+        ]
+        row_at = [name for name, _ in templates[0]].index(H_ROW_NO)
 
-        with feed.path.open("rb") as stream:
-            reader = CsvReader(stream)
-            build = MessageBuilder(feed.layout, feed.file_id, feed.sha256).build
-            for record in reader.records():
-                if is_blank(record):
-                    counts.blank += 1
-                    continue
-                message = build(record)
-                partition = partitions[(murmur2(message.key) & 0x7FFFFFFF) % n_partitions]
-                batch = builders.get(partition)
-                if batch is None:
-                    batch = builders[partition] = producer.create_batch()
-                    sizes[partition] = 0
-                if (
-                    batch.append(
-                        timestamp=None,
-                        key=message.key,
-                        value=message.value,
-                        headers=message.headers,
-                    )
-                    is None
+        async with chunks_of(feed.path, feed.layout, feed.file_id, feed.sha256) as chunks:
+            async for chunk in chunks:
+                for row_no, flag, key, value in zip(
+                    chunk.row_nos, chunk.flags, chunk.keys, chunk.values, strict=True
                 ):
-                    await flush(partition)
-                    batch = builders[partition] = producer.create_batch()
-                    sizes[partition] = 0
-                    # An empty batch takes any one record, however large.
-                    batch.append(
-                        timestamp=None,
-                        key=message.key,
-                        value=message.value,
-                        headers=message.headers,
-                    )
-                    if progress is not None:
-                        progress(counts.rows, record.offset)
-                sizes[partition] += 1
-                counts.rows += 1
-                counts.malformed += message.malformed
-            for partition in list(builders):
-                await flush(partition)
-            await confirm()
-            if progress is not None:
-                progress(counts.rows, reader.offset)
+                    headers = templates[flag].copy()
+                    headers[row_at] = (H_ROW_NO, b"%d" % row_no)
+                    partition = partitions[(murmur2(key) & 0x7FFFFFFF) % n_partitions]
+                    batch = builders.get(partition)
+                    if batch is None:
+                        batch = builders[partition] = new_batch()
+                        sizes[partition] = 0
+                    if batch.append(timestamp=None, key=key, value=value, headers=headers) is None:
+                        await flush(partition)
+                        batch = builders[partition] = new_batch()
+                        sizes[partition] = 0
+                        # An empty batch takes any one record, however large.
+                        batch.append(timestamp=None, key=key, value=value, headers=headers)
+                    sizes[partition] += 1
+                counts.rows += len(chunk.row_nos)
+                counts.malformed += chunk.malformed
+                counts.blank += chunk.blank
+                if progress is not None:
+                    progress(counts.rows, chunk.offset)
+        for partition in list(builders):
+            await flush(partition)
+        while in_flight:
+            oldest, n = in_flight.popleft()
+            await oldest
+            counts.confirmed += n
