@@ -1,0 +1,126 @@
+"""Shared pieces of the scenarios: the commands, the counts check, commit times."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+
+from bench.expect import Expected
+from bench.stack import (
+    VENV_BIN,
+    Database,
+    Stack,
+    Topics,
+    create_database,
+    create_topics,
+    delete_topics,
+    drop_database,
+)
+
+Result = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    rows: int  # end-to-end, floor, producer/kcat, scale
+    naive_seconds: float  # the naive consumer runs this long (then extrapolates)
+    latency_seconds: float
+    latency_rate: int
+    memory_rows: int
+
+
+QUICK = Sizes(rows=20_000, naive_seconds=10, latency_seconds=10, latency_rate=2000,
+              memory_rows=100_000)  # fmt: skip
+FULL = Sizes(rows=200_000, naive_seconds=30, latency_seconds=60, latency_rate=2000,
+             memory_rows=1_000_000)  # fmt: skip
+
+
+@dataclass(slots=True)
+class Ctx:
+    stack: Stack
+    sizes: Sizes
+    file: Path
+    expected: Expected
+    failures: list[str] = field(default_factory=list)  # wrong counts / crashes (quick fails)
+
+    def fail(self, what: str) -> None:
+        self.failures.append(what)
+
+
+def publish_cmd(topics: Topics, *files: Path) -> list[str]:
+    return [str(VENV_BIN / "producer"), "publish", "--topic", topics.rows,
+            "--files-topic", topics.files, "--json", *map(str, files)]  # fmt: skip
+
+
+def consumer_cmd(topics: Topics, group: str, *, idle: float | None = 2.0) -> list[str]:
+    cmd = [str(VENV_BIN / "consumer"), "run", "--topic", topics.rows, "--files-topic",
+           topics.files, "--dlq-topic", topics.dlq, "--group-id", group, "--metrics-port", "0",
+           "--log-format", "json"]  # fmt: skip
+    return [*cmd, "--exit-when-idle", str(idle)] if idle is not None else cmd
+
+
+def last_commit_time(log_text: str) -> float | None:
+    """Unix time of the consumer's last 'batch committed' log line (the COMMIT returned)."""
+    last: float | None = None
+    for line in log_text.splitlines():
+        if '"batch committed"' not in line:
+            continue
+        with contextlib.suppress(orjson.JSONDecodeError, KeyError, ValueError):
+            ts = orjson.loads(line)["ts"]
+            last = datetime.fromisoformat(ts).timestamp()
+    return last
+
+
+async def db_counts(db: Database) -> dict[str, Any]:
+    conn = await asyncpg.connect(db.admin_dsn)
+    try:
+        row = await conn.fetchrow(
+            """SELECT (SELECT count(*) FROM raw.rows) AS raw_rows,
+                      (SELECT count(*) FROM public.lots) AS lots,
+                      (SELECT count(*) FROM audit.parse_errors) AS parse_errors,
+                      (SELECT extract(epoch FROM max(updated_at))
+                         FROM ingest.consumer_offsets) AS last_offset_at"""
+        )
+    finally:
+        await conn.close()
+    return dict(row) if row is not None else {}
+
+
+def check_counts(ctx: Ctx, name: str, counts: dict[str, Any], exp: Expected) -> bool:
+    ok = True
+    if counts.get("raw_rows") != exp.rows:
+        ctx.fail(f"{name}: raw.rows {counts.get('raw_rows')} != rows published {exp.rows}")
+        ok = False
+    if counts.get("lots") != len(exp.lots):
+        ctx.fail(f"{name}: lots {counts.get('lots')} != distinct good lots {len(exp.lots)}")
+        ok = False
+    return ok
+
+
+@contextlib.asynccontextmanager
+async def fresh(ctx: Ctx, label: str) -> AsyncIterator[tuple[Database, Topics]]:
+    """A migrated database and new topics for one scenario, removed afterwards."""
+    db = await create_database(ctx.stack, label)
+    topics = await create_topics(ctx.stack, label)
+    try:
+        yield db, topics
+    finally:
+        with contextlib.suppress(Exception):
+            await delete_topics(ctx.stack, topics)
+        await drop_database(ctx.stack, db)
+
+
+def rate(rows: int, seconds: float) -> float:
+    return rows / seconds if seconds > 0 else 0.0
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,106 @@
+"""Scenario 4, the producer alone against kcat sending the same file's lines (keyed by
+lot number, lz4 like the producer), and scenario 6's producer memory on a large file."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import orjson
+
+from bench.generate import Spec, generate
+from bench.procs import spawn, tail
+from bench.scenarios.common import Ctx, Result, now, publish_cmd, rate
+from bench.stack import create_topics, delete_topics
+
+
+def reported_seconds(stdout: str) -> float | None:
+    """The ``seconds`` of ``producer publish --json`` (one JSON object per file)."""
+    for line in stdout.splitlines():
+        with contextlib.suppress(orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return float(orjson.loads(line)["seconds"])
+    return None
+
+
+def keyed_lines(source: Path, target: Path) -> int:
+    """``lot<TAB>line`` per physical line (kcat -K '\\t'); a line without a lot is sent as is."""
+    n = 0
+    with source.open("rb") as src, target.open("wb") as out:
+        src.readline()  # header
+        for raw in src:
+            line = raw.rstrip(b"\r\n")
+            text = line.decode("utf-8", "replace")
+            fields = next(csv.reader(io.StringIO(text)), [])
+            key = fields[8].encode() if len(fields) > 8 else b""
+            out.write(key + b"\t" + line + b"\n")
+            n += 1
+    return n
+
+
+async def producer_vs_kcat(ctx: Ctx) -> Result:
+    stack = ctx.stack
+    topics = await create_topics(stack, "prod")
+    try:
+        pub = await spawn("producer-alone", publish_cmd(topics, ctx.file), stack.env())
+        if await pub.wait(1800) != 0:
+            ctx.fail(f"producer: exit {pub.returncode}: {tail(pub.stderr)}")
+    finally:
+        await delete_topics(stack, topics)
+    result: Result = {
+        "rows": ctx.expected.rows,
+        "seconds": round(pub.seconds, 3),
+        "rows_per_s": round(rate(ctx.expected.rows, pub.seconds), 1),
+        "peak_rss_mb": round(pub.peak_rss_mb, 1),
+        # The producer's own figure: first row read to last row acknowledged (no process
+        # start, hashing or topic check); the ratio uses wall time, as for kcat.
+        "producer_reported_seconds": reported_seconds(pub.stdout),
+    }
+    kcat = shutil.which("kcat")
+    if kcat is None:
+        return {**result, "kcat": "not installed"}
+    lines_file = ctx.file.with_suffix(".kcat.tsv")
+    lines = keyed_lines(ctx.file, lines_file)
+    topics = await create_topics(stack, "kcat")
+    try:
+        started = now()
+        cmd = [kcat, "-P", "-b", stack.bootstrap, "-t", topics.rows, "-K", "\t", "-z", "lz4",
+               "-l", str(lines_file)]  # fmt: skip
+        proc = await spawn("kcat", cmd, stack.env())
+        if await proc.wait(1800) != 0:
+            ctx.fail(f"kcat: exit {proc.returncode}: {tail(proc.stderr)}")
+        kcat_s = now() - started
+    finally:
+        await delete_topics(stack, topics)
+        lines_file.unlink(missing_ok=True)
+    result["kcat_lines"] = lines
+    result["kcat_seconds"] = round(kcat_s, 3)
+    result["kcat_rows_per_s"] = round(rate(lines, kcat_s), 1)
+    result["ratio_producer_to_kcat"] = round(
+        result["rows_per_s"] / result["kcat_rows_per_s"], 3
+    ) if result["kcat_rows_per_s"] else None  # fmt: skip
+    return result
+
+
+async def producer_memory(ctx: Ctx) -> Result:
+    rows = ctx.sizes.memory_rows
+    spec = Spec(rows=rows, seed=11)
+    path = spec.default_path()
+    if not path.exists():
+        generate(spec, path)  # cached: the same spec always gives the same bytes
+    topics = await create_topics(ctx.stack, "mem")
+    try:
+        pub = await spawn("producer-memory", publish_cmd(topics, path), ctx.stack.env())
+        if await pub.wait(3600) != 0:
+            ctx.fail(f"memory: producer exit {pub.returncode}: {tail(pub.stderr)}")
+    finally:
+        await delete_topics(ctx.stack, topics)
+    return {
+        "rows": rows,
+        "file_mb": round(path.stat().st_size / 2**20, 1),
+        "seconds": round(pub.seconds, 3),
+        "rows_per_s": round(rate(rows, pub.seconds), 1),
+        "peak_rss_mb": round(pub.peak_rss_mb, 1),
+    }

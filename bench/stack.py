@@ -1,0 +1,156 @@
+"""The local services a benchmark runs against: env, fresh databases, fresh topics.
+
+Services come from ``devstack/stack.sh up`` (its ``.devstack/env``), or from VINOPS_*
+variables already set. Every scenario gets its own database (created from template1 by the
+owner login, then ``consumer migrate``) and its own topics, and removes both afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = ROOT / ".venv" / "bin"
+_EXPORT = re.compile(r"^export\s+([A-Z_][A-Z0-9_]*)=(.*)$")
+
+
+def _mask(dsn: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", dsn)
+
+
+def dsn_for(dsn: str, database: str) -> str:
+    """The same server and login, another database."""
+    return urlunsplit(urlsplit(dsn)._replace(path=f"/{database}"))
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    bootstrap: str
+    pg_dsn: str  # the consumer login (etl_rw)
+    admin_dsn: str  # owner login: creates databases, runs migrations
+    superuser_dsn: str | None
+
+    def __repr__(self) -> str:
+        return f"Stack(bootstrap={self.bootstrap!r}, pg={_mask(self.pg_dsn)!r})"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Environment for a child process (the CLIs read VINOPS_* variables)."""
+        env = dict(os.environ)
+        env.update(VINOPS_KAFKA_BOOTSTRAP=self.bootstrap, VINOPS_PG_DSN=self.pg_dsn)
+        env.update(extra)
+        return env
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        m = _EXPORT.match(line.strip())
+        if m:
+            out[m.group(1)] = m.group(2).strip().strip("'\"")
+    return out
+
+
+def load_stack() -> Stack:
+    """Use VINOPS_* from the environment, else start (or reuse) the devstack."""
+    values = {k: v for k, v in os.environ.items() if k.startswith("VINOPS_")}
+    if not {"VINOPS_KAFKA_BOOTSTRAP", "VINOPS_PG_DSN", "VINOPS_PG_ADMIN_DSN"} <= values.keys():
+        # `up` is idempotent: it reuses running services and (re)writes .devstack/env.
+        subprocess.run(["bash", str(ROOT / "devstack" / "stack.sh"), "up"], check=True,
+                       cwd=ROOT, stdout=sys.stderr)  # fmt: skip
+        values = {**_read_env_file(ROOT / ".devstack" / "env"), **values}
+    return Stack(
+        bootstrap=values["VINOPS_KAFKA_BOOTSTRAP"],
+        pg_dsn=values["VINOPS_PG_DSN"],
+        admin_dsn=values["VINOPS_PG_ADMIN_DSN"],
+        superuser_dsn=values.get("VINOPS_PG_SUPERUSER_DSN"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    name: str
+    admin_dsn: str
+    etl_dsn: str
+
+    def __repr__(self) -> str:
+        return f"Database(name={self.name!r})"
+
+
+async def create_database(stack: Stack, label: str) -> Database:
+    """A new, migrated database; `consumer migrate` applies the migrations as in production."""
+    name = f"vinops_bench_{label}_{secrets.token_hex(3)}"
+    conn = await asyncpg.connect(stack.admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template1')
+        # Database ACLs are not copied from a template: grant what migration 0011 grants.
+        await conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{name}" TO etl_rw')
+    finally:
+        await conn.close()
+    db = Database(name, dsn_for(stack.admin_dsn, name), dsn_for(stack.pg_dsn, name))
+    proc = await asyncio.create_subprocess_exec(
+        str(VENV_BIN / "consumer"), "migrate", "--dsn", db.admin_dsn, cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"consumer migrate failed ({proc.returncode}): {err[-500:].decode()}")
+    return db
+
+
+async def drop_database(stack: Stack, db: Database) -> None:
+    conn = await asyncpg.connect(stack.superuser_dsn or stack.admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    rows: str
+    files: str
+    dlq: str
+
+    @property
+    def all(self) -> list[str]:
+        return [self.rows, self.files, self.dlq]
+
+
+async def create_topics(stack: Stack, label: str, partitions: int = 6) -> Topics:
+    """Fresh topics, created as the producer creates them (rows: N partitions; files:
+    compacted, one partition), so that no consumer can auto-create them with one partition."""
+    tag = f"{label}.{secrets.token_hex(3)}"
+    topics = Topics(f"bench.{tag}.lots", f"bench.{tag}.files", f"bench.{tag}.dlq")
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(topics.rows, partitions, 1),
+                NewTopic(topics.files, 1, 1, topic_configs={"cleanup.policy": "compact"}),
+                NewTopic(topics.dlq, 1, 1),
+            ]
+        )
+    finally:
+        await admin.close()
+    return topics
+
+
+async def delete_topics(stack: Stack, topics: Topics) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(topics.all)
+    finally:
+        await admin.close()

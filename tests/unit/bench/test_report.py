@@ -1,0 +1,66 @@
+"""The pure parts of the benchmark harness: histogram quantiles, log times, targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.expect import expected
+from bench.generate import Spec, generate
+from bench.report import table, targets
+from bench.scenarios.common import last_commit_time
+from bench.scenarios.latency import buckets, quantile
+
+METRICS = """# TYPE vinops_publish_to_commit_seconds histogram
+vinops_publish_to_commit_seconds_bucket{le="0.1"} 0.0
+vinops_publish_to_commit_seconds_bucket{le="0.25"} 50.0
+vinops_publish_to_commit_seconds_bucket{le="0.5"} 99.0
+vinops_publish_to_commit_seconds_bucket{le="1.0"} 100.0
+vinops_publish_to_commit_seconds_bucket{le="+Inf"} 100.0
+vinops_publish_to_commit_seconds_count 100.0
+"""
+
+
+def test_quantiles_interpolate_inside_buckets() -> None:
+    hist = buckets(METRICS)
+    assert hist[-1] == (float("inf"), 100.0)
+    assert quantile(hist, 0.5) == (0.25, 0.25)
+    p99, le = quantile(hist, 0.99)
+    assert le == 0.5
+    assert p99 is not None
+    assert abs(p99 - 0.5) < 1e-9
+    assert quantile([], 0.5) == (None, None)
+
+
+def test_last_commit_time_reads_the_last_batch_committed_line() -> None:
+    log = (
+        '{"ts":"2026-01-01T00:00:01.000Z","msg":"batch committed","messages":5}\n'
+        "not json\n"
+        '{"ts":"2026-01-01T00:00:03.500Z","msg":"batch committed","messages":5}\n'
+        '{"ts":"2026-01-01T00:00:09.000Z","msg":"consumer stopped"}\n'
+    )
+    assert last_commit_time(log) == 1767225603.5
+    assert last_commit_time("") is None
+
+
+def test_targets_give_pass_miss_and_na() -> None:
+    results = {
+        "scenarios": {
+            "e2e": {"rows": 10, "seconds": 1.0, "rows_per_s": 700.0, "consumer_peak_rss_mb": 90},
+            "floor": {"rows": 10, "seconds": 1.0, "rows_per_s": 1000.0},
+            "naive": {"rows": 10, "seconds": 1.0, "rows_per_s": 100.0},
+        }
+    }
+    verdicts = {t["name"]: t["verdict"] for t in targets(results)}
+    assert verdicts["end-to-end / SQL floor"] == "PASS"
+    assert verdicts["end-to-end / naive"] == "MISS"
+    assert verdicts["producer / kcat"] == "n/a"
+    assert verdicts["consumer peak RSS (MB)"] == "PASS"
+    assert "1 end to end" in table({**results, "targets": targets(results)})
+
+
+def test_expected_counts_come_from_the_file(tmp_path: Path) -> None:
+    result = generate(Spec(rows=200, seed=1, malformed=2, duplicates=3), tmp_path / "f.csv")
+    exp = expected([result.path])
+    assert exp.rows == 200
+    assert exp.good == 198
+    assert len(exp.lots) == 195
