@@ -10,10 +10,7 @@ import pytest
 from tests.e2e import prom
 from tests.e2e.prom import ObservedConsumer
 
-# Declares `observed_consumer`; a fixture of that name in tests/e2e/conftest.py overrides it.
-pytest_plugins = ["tests.e2e.conftest_observability"]
-
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 def test_every_dashboard_query_and_alert_has_data(
