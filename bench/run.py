@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import psutil  # type: ignore[import-untyped]
+import psutil
 
 from bench import report
 from bench.expect import expected

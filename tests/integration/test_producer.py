@@ -431,7 +431,10 @@ async def test_interrupted_publication_leaves_an_aborted_record_and_no_completed
 
     async def publish() -> None:
         async with Publisher(settings) as publisher:
-            await publisher.publish(feed, counts, lambda rows, _: task.cancel())
+            await publisher.publish(feed, counts, lambda _rows, _bytes: cancel())
+
+    def cancel() -> None:
+        task.cancel()
 
     task = asyncio.create_task(publish())
     with pytest.raises(asyncio.CancelledError):

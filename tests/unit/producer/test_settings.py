@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from producer.cli import build_parser
@@ -27,7 +29,7 @@ def test_bad_values_are_usage_errors() -> None:
 
 def test_help_documents_exit_codes() -> None:
     parser = build_parser()
-    publish = parser._subparsers._group_actions[0].choices["publish"]  # type: ignore[union-attr]
-    text = publish.format_help()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    text = sub.choices["publish"].format_help()
     assert "  3    file refused" in text
     assert "  130  interrupted" in text
