@@ -93,6 +93,9 @@ class Service:
         self._dlq: DeadLetterSender | None = None
         self._consumer: Any = None
         self._tasks: list[asyncio.Task[None]] = []
+        # The batch being written while the next one is fetched and prepared: at most one,
+        # and written strictly in order, so offsets only ever move forward.
+        self._inflight: asyncio.Task[None] | None = None
         self._stopped = False
         self.exit_code = 0
 
@@ -192,10 +195,12 @@ class Service:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._consumer is not None and self._sink is not None and len(self._batcher):
+        if self._consumer is not None and self._sink is not None:
             async with self._lock:
-                with contextlib.suppress(_AbandonedError):
-                    await self._flush(self._batcher.take())
+                await self._await_inflight()
+                if len(self._batcher):
+                    with contextlib.suppress(_AbandonedError):
+                        await self._flush(self._batcher.take())
         if self._consumer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._consumer.stop(), 10)
@@ -246,8 +251,7 @@ class Service:
                     self._last_record_at = time.monotonic()
                 self._batcher.add(records, time.monotonic())
                 if self._batcher.due(time.monotonic()):
-                    with contextlib.suppress(_AbandonedError):
-                        await self._flush(self._batcher.take())
+                    await self._hand_off(self._batcher.take())
             if time.monotonic() >= next_lag:
                 next_lag = time.monotonic() + _LAG_EVERY_S
                 caught_up = await self._update_lag()
@@ -280,6 +284,7 @@ class Service:
             idle is not None
             and caught_up
             and not len(self._batcher)
+            and (self._inflight is None or self._inflight.done())
             and time.monotonic() - self._last_record_at >= idle
         )
 
@@ -304,7 +309,36 @@ class Service:
 
     # ---- flushing a batch --------------------------------------------------------------
 
-    async def _flush(self, messages: list[Inbound]) -> None:
+    async def _hand_off(self, messages: list[Inbound]) -> None:
+        """Prepare this batch (in a thread) while the previous one is still being written.
+
+        prepare() is pure Python and the write mostly waits on PostgreSQL, so overlapping
+        them uses both cores; the write itself starts only after the previous one committed.
+        """
+        s = self.settings
+        prepared = asyncio.ensure_future(
+            asyncio.to_thread(prepare, messages, row_topic=s.topic, files_topic=s.files_topic)
+        )
+        try:
+            await self._await_inflight()
+        except BaseException:
+            prepared.cancel()
+            raise
+        self._inflight = asyncio.create_task(self._flush_quietly(messages, prepared))
+
+    async def _flush_quietly(
+        self, messages: list[Inbound], prepared: asyncio.Future[PreparedBatch]
+    ) -> None:
+        with contextlib.suppress(_AbandonedError):
+            await self._flush(messages, await prepared)
+
+    async def _await_inflight(self) -> None:
+        """Wait for the batch in flight (its unexpected errors surface here)."""
+        task, self._inflight = self._inflight, None
+        if task is not None:
+            await task
+
+    async def _flush(self, messages: list[Inbound], prepared: PreparedBatch | None = None) -> None:
         """Commit a batch, retrying transient failures; raises _AbandonedError if given up."""
         if not messages:
             return
@@ -315,7 +349,7 @@ class Service:
             while True:
                 started = time.monotonic()
                 try:
-                    offsets = await self._write_bisecting(messages, sent)
+                    offsets = await self._write_bisecting(messages, sent, prepared)
                 except (errors.TransientError, KafkaError, OSError) as exc:
                     self._retrying = f"{type(exc).__name__}: {str(exc)[:120]}"
                     self.metrics.ready.set(0)
@@ -367,11 +401,14 @@ class Service:
         return self._exit_deadline is not None and time.monotonic() > self._exit_deadline
 
     async def _write_bisecting(
-        self, messages: Sequence[Inbound], sent: set[tuple[str, int, int]]
+        self,
+        messages: Sequence[Inbound],
+        sent: set[tuple[str, int, int]],
+        prepared: PreparedBatch | None = None,
     ) -> dict[tuple[str, int], int]:
         """Write messages; on DataError split in fetch order until the bad ones stand alone."""
         s = self.settings
-        batch = prepare(messages, row_topic=s.topic, files_topic=s.files_topic)
+        batch = prepared or prepare(messages, row_topic=s.topic, files_topic=s.files_topic)
         try:
             await self._send_dead_letters(batch.dead_letters, sent)
             outcome = await self._write(batch)
@@ -456,6 +493,10 @@ class Service:
         self._joined = False
         self._abandon = True  # a batch stuck in retries gives up instead of holding the group
         async with self._lock:
+            try:
+                await self._await_inflight()
+            except Exception as exc:  # noqa: BLE001 - the next owner re-reads from DB offsets
+                log.warning("in-flight batch failed on revoke", extra=ctx(error=repr(exc)[:200]))
             self._abandon = False
             messages = self._batcher.take()
             if messages and not self._past_deadline():
