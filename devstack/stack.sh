@@ -36,6 +36,8 @@ cmd_up() {
 }
 
 cmd_down() {
+    # The demo's consumer (devstack/demo.sh) first: it drains into services still up.
+    stop_pid "$STATE/consumer.pid" "consumer" 30
     prom_stop
     kafka_stop
     pg_stop
