@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from feed.layouts import CAMEL_61, MEMBER_59
+
 # Member feed, 59 columns (2020's 49 + 7 + 3), in the exact order of real files.
 # (header, canonical field, written quoted?) - strings are quoted, numbers bare, except the
 # quoted numbers real files carry (High Bid "275.0", Cylinders "8").
@@ -67,20 +69,11 @@ MEMBER: tuple[tuple[str, str, bool], ...] = (
     ("Announcements", "announcements", True),
 )
 MEMBER_HEADERS: tuple[str, ...] = tuple(h for h, _, _ in MEMBER)
+# The generator writes the documented layout, column for column.
+if MEMBER_HEADERS != MEMBER_59:
+    raise AssertionError("bench.layouts.MEMBER differs from feed.layouts.MEMBER_59")
 
-CAMEL_HEADERS: tuple[str, ...] = (
-    "_primaryKey", "_firstSeenAt", "_lastSeenAt", "lotId", "updatedAt", "vin", "yardNumber",
-    "yardName", "saleDate", "saleDayOfWeek", "saleTime", "saleTimeZone", "itemNumber",
-    "vehicleType", "year", "make", "modelGroup", "modelDetail", "bodyStyle", "exteriorColor",
-    "damageDescription", "secondaryDamage", "saleTitleState", "saleTitleType", "hasKeys",
-    "lotCondCode", "mileage", "odometerBrand", "estRetailValue", "repairCost", "engine",
-    "drivetrain", "transmission", "fuelType", "cylinders", "runsDrives", "saleStatus", "highBid",
-    "specialNote", "locationCity", "locationState", "locationZip", "locationCountry",
-    "currencyCode", "imageThumbnail", "imageUrl", "gridRow", "makeOfferEligible",
-    "buyItNowPrice", "trim", "rentals", "wholesale", "sellerName", "offsiteAddress1",
-    "offsiteState", "offsiteCity", "offsiteZip", "saleLight", "autoGrade", "announcements",
-    "listingUrl",
-)  # fmt: skip
+CAMEL_HEADERS = CAMEL_61
 
 # Paid-only fields the mirror replaces by the literal "[PREMIUM]".
 CAMEL_PREMIUM = frozenset({"vin", "highBid", "estRetailValue", "imageUrl", "repairCost",

@@ -13,33 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-MEMBER_HEADERS = (
-    "Id", "Yard number", "Yard name", "Sale Date M/D/CY", "Day of Week", "Sale time (HHMM)",
-    "Time Zone", "Item#", "Lot number", "Vehicle Type", "Year", "Make", "Model Group",
-    "Model Detail", "Body Style", "Color", "Damage Description", "Secondary Damage",
-    "Sale Title State", "Sale Title Type", "Has Keys-Yes or No", "Lot Cond. Code", "VIN",
-    "Odometer", "Odometer Brand", "Est. Retail Value", "Repair cost", "Engine", "Drive",
-    "Transmission", "Fuel Type", "Cylinders", "Runs/Drives", "Sale Status",
-    "High Bid =non-vix,Sealed=Vix", "Special Note", "Location city", "Location state",
-    "Location ZIP", "Location country", "Currency Code", "Image Thumbnail", "Create Date/Time",
-    "Grid/Row", "Make-an-Offer Eligible", "Buy-It-Now Price", "Image URL", "Trim",
-    "Last Updated Time", "Rentals", "Copart Select", "Seller Name", "Offsite Address1",
-    "Offsite State", "Offsite City", "Offsite Zip", "Sale Light", "AutoGrade", "Announcements",
-)  # fmt: skip
+from feed.layouts import CAMEL_61, MEMBER_59
 
-CAMEL_HEADERS = (
-    "_primaryKey", "_firstSeenAt", "_lastSeenAt", "lotId", "updatedAt", "vin", "yardNumber",
-    "yardName", "saleDate", "saleDayOfWeek", "saleTime", "saleTimeZone", "itemNumber",
-    "vehicleType", "year", "make", "modelGroup", "modelDetail", "bodyStyle", "exteriorColor",
-    "damageDescription", "secondaryDamage", "saleTitleState", "saleTitleType", "hasKeys",
-    "lotCondCode", "mileage", "odometerBrand", "estRetailValue", "repairCost", "engine",
-    "drivetrain", "transmission", "fuelType", "cylinders", "runsDrives", "saleStatus", "highBid",
-    "specialNote", "locationCity", "locationState", "locationZip", "locationCountry",
-    "currencyCode", "imageThumbnail", "imageUrl", "gridRow", "makeOfferEligible",
-    "buyItNowPrice", "trim", "rentals", "wholesale", "sellerName", "offsiteAddress1",
-    "offsiteState", "offsiteCity", "offsiteZip", "saleLight", "autoGrade", "announcements",
-    "listingUrl",
-)  # fmt: skip
+MEMBER_HEADERS = MEMBER_59
+
+CAMEL_HEADERS = CAMEL_61
 
 _BASE = datetime(2020, 6, 6, 7, 0, tzinfo=UTC)
 

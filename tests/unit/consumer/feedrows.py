@@ -20,22 +20,12 @@ from feed.contract import (
     file_id_for,
 )
 from feed.dialects import MEMBER_COLUMNS
+from feed.layouts import MEMBER_2020
 
 ROW_TOPIC = DEFAULT_ROW_TOPIC
 FILES_TOPIC = DEFAULT_FILES_TOPIC
 
-MEMBER_HEADERS: tuple[str, ...] = (
-    "Id", "Yard number", "Yard name", "Sale Date M/D/CY", "Day of Week", "Sale time (HHMM)",
-    "Time Zone", "Item#", "Lot number", "Vehicle Type", "Year", "Make", "Model Group",
-    "Model Detail", "Body Style", "Color", "Damage Description", "Secondary Damage",
-    "Sale Title State", "Sale Title Type", "Has Keys-Yes or No", "Lot Cond. Code", "VIN",
-    "Odometer", "Odometer Brand", "Est. Retail Value", "Repair cost", "Engine", "Drive",
-    "Transmission", "Fuel Type", "Cylinders", "Runs/Drives", "Sale Status",
-    "High Bid =non-vix,Sealed=Vix", "Special Note", "Location city", "Location state",
-    "Location ZIP", "Location country", "Currency Code", "Image Thumbnail", "Create Date/Time",
-    "Grid/Row", "Make-an-Offer Eligible", "Buy-It-Now Price", "Image URL", "Trim",
-    "Last Updated Time",
-)  # fmt: skip
+MEMBER_HEADERS = MEMBER_2020
 assert all(h == "Id" or h in MEMBER_COLUMNS for h in MEMBER_HEADERS)
 
 GOOD_VIN = "4JGBF7BE5AA585531"

@@ -9,19 +9,7 @@ from feed.dialects import (
     detect,
     layout_for,
 )
-
-MEMBER_2020 = [
-    "Id", "Yard number", "Yard name", "Sale Date M/D/CY", "Day of Week", "Sale time (HHMM)",
-    "Time Zone", "Item#", "Lot number", "Vehicle Type", "Year", "Make", "Model Group",
-    "Model Detail", "Body Style", "Color", "Damage Description", "Secondary Damage",
-    "Sale Title State", "Sale Title Type", "Has Keys-Yes or No", "Lot Cond. Code", "VIN",
-    "Odometer", "Odometer Brand", "Est. Retail Value", "Repair cost", "Engine", "Drive",
-    "Transmission", "Fuel Type", "Cylinders", "Runs/Drives", "Sale Status",
-    "High Bid =non-vix,Sealed=Vix", "Special Note", "Location city", "Location state",
-    "Location ZIP", "Location country", "Currency Code", "Image Thumbnail", "Create Date/Time",
-    "Grid/Row", "Make-an-Offer Eligible", "Buy-It-Now Price", "Image URL", "Trim",
-    "Last Updated Time",
-]  # fmt: skip
+from feed.layouts import CAMEL_61, MEMBER_56, MEMBER_59, MEMBER_2020
 
 
 def test_member_2020_layout_has_49_columns_all_but_id_mapped() -> None:
@@ -86,3 +74,17 @@ def test_layout_for_rebuilds_from_message_headers() -> None:
     assert layout == detect(MEMBER_2020)
     with pytest.raises(DialectError):
         layout_for("copart-search", MEMBER_2020)
+
+
+@pytest.mark.parametrize(
+    ("headers", "dialect"),
+    [(MEMBER_2020, Dialect.MEMBER), (MEMBER_56, Dialect.MEMBER), (MEMBER_59, Dialect.MEMBER),
+     (CAMEL_61, Dialect.CAMEL)],
+)  # fmt: skip
+def test_every_documented_layout_is_recognised_and_mapped(
+    headers: tuple[str, ...], dialect: Dialect
+) -> None:
+    layout = detect(headers)
+    assert layout.dialect is dialect
+    unmapped = {h for h, f in zip(layout.headers, layout.fields, strict=True) if f is None}
+    assert unmapped <= {"Id", "_primaryKey", "_lastSeenAt", "listingUrl"}
