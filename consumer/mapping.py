@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,15 +135,33 @@ class MappedRow:
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
+# Computed values of a row, appended after its parsed fields (see ``_Plan.lot``).
+_COMPUTED = ("_vin", "_vin_raw", "_auction", "_has_keys", "_keys_code", "_version", "_none")
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    steps: tuple[tuple[str, str, Callable[[str], Any]], ...]  # (header, field, parser)
+    """Everything about a row layout that does not depend on the row, computed once.
+
+    ``cells`` fetches a row's cells in field order in one C call; fields whose parser is
+    plain ``text``/``upper_text`` are typed inline (no call per cell); the others keep
+    their parser. ``lot``/``vehicle`` pick the output columns out of the parsed fields
+    followed by the ``_COMPUTED`` values (a field this layout lacks points at ``_none``).
+    """
+
+    fields: tuple[str, ...]
+    cells: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+    upper: tuple[int, ...]  # positions of upper_text fields
+    parsed: tuple[tuple[int, Callable[[str], Any]], ...]  # other parsers than (upper_)text
+    at: Mapping[str, int]  # field or computed name -> position in the extended values
+    lot: Callable[[Sequence[Any]], tuple[Any, ...]]
+    vehicle: Callable[[Sequence[Any]], tuple[Any, ...]]
     vin_header: str | None
 
 
 @functools.lru_cache(maxsize=256)
 def _plan(dialect: str, headers: tuple[str, ...]) -> _Plan:
-    """(header, canonical field) pairs of a row layout; first column wins for a field.
+    """The plan of a row layout; first column wins for a field.
 
     Cached: every row of a file has the same keys, so this runs once per layout.
     """
@@ -153,8 +172,28 @@ def _plan(dialect: str, headers: tuple[str, ...]) -> _Plan:
         if field is not None and field not in seen:
             seen.add(field)
             pairs.append((header, field))
-    vin_header = next((h for h, f in pairs if f == "vin"), None)
-    return _Plan(tuple((h, f, PARSERS[f]) for h, f in pairs), vin_header)
+    fields = tuple(f for _, f in pairs)
+    at = {name: i for i, name in enumerate((*fields, *_COMPUTED))}
+    none = at["_none"]
+    names = tuple(h for h, _ in pairs)
+    getter: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+    if len(names) > 1:
+        getter = operator.itemgetter(*names)
+    else:  # itemgetter of one key returns the value itself, not a 1-tuple
+        getter = lambda row: tuple(row[h] for h in names)  # noqa: E731
+    return _Plan(
+        fields=fields,
+        cells=getter,
+        upper=tuple(i for i, f in enumerate(fields) if PARSERS[f] is v.upper_text),
+        parsed=tuple((i, PARSERS[f]) for i, f in enumerate(fields) if PARSERS[f] not in _INLINE),
+        at=at,
+        lot=operator.itemgetter(*(at.get(src, none) for src in _LOT_SOURCES)),
+        vehicle=operator.itemgetter(*(at.get(f, none) for f in VEHICLE_ATTRS)),
+        vin_header=next((h for h, f in pairs if f == "vin"), None),
+    )
+
+
+_INLINE = (v.text, v.upper_text)
 
 
 def _cell(raw: object) -> str:
@@ -198,49 +237,81 @@ _LOT_SOURCES: tuple[str, ...] = tuple(
 )
 
 
+def _known(value: str) -> str | None:
+    """``values.text`` of an already stripped cell."""
+    if not value or (value[0] == "[" and value[-1] == "]" and len(value) > 2):
+        return None
+    return value
+
+
 def map_row(dialect: str, row: Mapping[str, Any]) -> MappedRow:
     """Type one row given as header -> cell; ``RowProblemError`` when it has no lot number."""
     try:
         plan = _plan(dialect, tuple(row))
     except (DialectError, ValueError) as exc:
         raise RowProblemError("dialect", f"dialect {dialect!r} is not ingested: {exc}") from exc
-    typed: dict[str, Any] = {}
-    for header, field, parse in plan.steps:
-        cell = row[header]
-        typed[field] = parse(cell if type(cell) is str else _cell(cell))
-    unknown = sum(1 for value in typed.values() if value is None)
-    lot_number = typed.get("lot_number")
+    cells = plan.cells(row)
+    try:
+        stripped = [c.strip() for c in cells]
+    except AttributeError:  # a re-encoded file may carry JSON numbers or null: rare
+        stripped = [_cell(c).strip() for c in cells]
+    # Every parser strips first and says None (unknown) for an empty cell or a placeholder,
+    # so ``values.text`` of every cell is the typed value of the text fields, and the
+    # other parsers run only on cells that say something.
+    typed: list[Any] = [
+        None if not c or (c[0] == "[" and c[-1] == "]" and len(c) > 2) else c for c in stripped
+    ]
+    for i in plan.upper:
+        if (value := typed[i]) is not None:
+            typed[i] = value.upper()
+    for i, parse in plan.parsed:
+        if typed[i] is not None:
+            typed[i] = parse(typed[i])
+    at = plan.at
+    unknown = typed.count(None)
+    lot_number = typed[at["lot_number"]] if "lot_number" in at else None
     if lot_number is None:
         raise RowProblemError("no_lot_number", "row has no lot number")
     reading = read_vin(_cell(row[plan.vin_header])) if plan.vin_header is not None else None
-    keys = typed.get("has_keys")
-    if keys is not None:
-        if keys == (None, None):
+    has_keys = keys_code = None
+    if "has_keys" in at:
+        keys = typed[at["has_keys"]]
+        if keys is None:  # empty or placeholder: values.keys says (None, None), unknown
+            keys = (None, None)
+            typed[at["has_keys"]] = keys
+        elif keys == (None, None):
             unknown += 1
-        typed["_has_keys"], typed["_keys_code"] = keys
-    sale_day = typed.get("sale_date")
-    when = auction_utc(sale_day, typed.get("sale_time"), typed.get("sale_time_zone"))
-    if when is None and sale_day is not None and typed.get("sale_time") is not None:
+        has_keys, keys_code = keys
+    sale_day = typed[at["sale_date"]] if "sale_date" in at else None
+    sale_time = typed[at["sale_time"]] if "sale_time" in at else None
+    zone = typed[at["sale_time_zone"]] if "sale_time_zone" in at else None
+    when = auction_utc(sale_day, sale_time, zone)
+    if when is None and sale_day is not None and sale_time is not None:
         unknown += 1  # a zone abbreviation we cannot place: the auction time is unknown
-    typed["_auction"] = when
-    if reading is not None:
-        typed["_vin"] = reading.normalized
-        typed["_vin_raw"] = reading.raw
+    updated = typed[at["source_updated_at"]] if "source_updated_at" in at else None
     # A row without a parseable update time cannot be ordered: it sorts as the epoch so
     # that any dated version wins over it (and it is counted unknown).
-    typed["_version"] = typed.get("source_updated_at") or EPOCH
+    typed += (
+        reading.normalized if reading is not None else None,
+        reading.raw if reading is not None else None,
+        when, has_keys, keys_code, updated or EPOCH, None,
+    )  # fmt: skip
+    get = typed.__getitem__
     return MappedRow(
         lot_external_id=lot_number,
-        source_updated_at=typed.get("source_updated_at"),
+        source_updated_at=updated,
         vin=reading,
-        lot=tuple(map(typed.get, _LOT_SOURCES)),
-        vehicle=tuple(map(typed.get, VEHICLE_ATTRS)),
+        lot=plan.lot(typed),
+        vehicle=plan.vehicle(typed),
         sale_date=sale_day,
         auction_datetime_utc=when,
-        status=typed.get("sale_status"),
-        high_bid=typed.get("high_bid"),
-        currency_code=typed.get("currency_code"),
-        images=image_refs(typed.get("image_thumbnail"), typed.get("image_url")),
-        fields_total=len(plan.steps),
+        status=get(at["sale_status"]) if "sale_status" in at else None,
+        high_bid=get(at["high_bid"]) if "high_bid" in at else None,
+        currency_code=get(at["currency_code"]) if "currency_code" in at else None,
+        images=image_refs(
+            get(at["image_thumbnail"]) if "image_thumbnail" in at else None,
+            get(at["image_url"]) if "image_url" in at else None,
+        ),
+        fields_total=len(plan.fields),
         fields_unknown=unknown,
     )

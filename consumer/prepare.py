@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import orjson
@@ -20,7 +20,9 @@ from feed.contract import (
     CONTRACT_VERSION,
     H_CONTRACT,
     H_DIALECT,
+    H_ENCODING,
     H_FILE_ID,
+    H_KIND,
     H_ROW_NO,
     H_SHA256,
     ContractError,
@@ -35,6 +37,7 @@ from feed.contract import (
 )
 
 _REQUIRED_HEADERS = (H_FILE_ID, H_SHA256, H_ROW_NO, H_DIALECT)
+_META_HEADERS = (H_FILE_ID, H_SHA256, H_DIALECT, H_KIND, H_ENCODING, H_CONTRACT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +236,25 @@ class _Builder:
         self.parse_errors: list[ParseErrorRecord] = []
         self.dead: list[DeadLetter] = []
         self.files: dict[uuid.UUID, FileInfo] = {}
+        # Rows of one file share every header but the row number: parse them (UUID, enum)
+        # once per batch and file, not once per row.
+        self._metas: dict[tuple[bytes | None, ...], RowMeta] = {}
+
+    def meta(self, found: Mapping[str, bytes], message: Inbound) -> RowMeta:
+        """``RowMeta.from_kafka_headers``, reusing what an earlier row of the file parsed."""
+        key = tuple(found.get(h) for h in _META_HEADERS)
+        known = self._metas.get(key)
+        if known is not None:
+            try:
+                row_no = int(found[H_ROW_NO])
+            except ValueError:
+                pass  # from_kafka_headers says what is wrong
+            else:
+                return RowMeta(known.file_id, known.sha256, row_no, known.dialect, known.kind,
+                               known.encoding, known.contract)  # fmt: skip
+        meta = RowMeta.from_kafka_headers(message.headers)
+        self._metas[key] = meta
+        return meta
 
     def dead_letter(self, message: Inbound, reason: str, error: BaseException | str) -> None:
         error_class = type(error).__name__ if isinstance(error, BaseException) else reason
@@ -290,7 +312,7 @@ class _Builder:
             self.reject(message, "contract_version", version_error, trusted_headers=False)
             return
         try:
-            meta = RowMeta.from_kafka_headers(message.headers)
+            meta = self.meta(found, message)
         except ContractError as exc:
             self.reject(message, "bad_value", exc, trusted_headers=False)
             return

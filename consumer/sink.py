@@ -6,6 +6,11 @@ images, parse errors, offsets) travel as array parameters (unnest). Row order in
 INSERT ... SELECT is deterministic (ORDER BY the conflict key) so two consumers writing
 shared rows (vehicles, runs) lock them in the same order and cannot deadlock each other.
 
+Every look-up of stored rows by a batch key (a lot's stored version and id, a VIN's stored
+spelling) is a LATERAL subquery with OFFSET 0, which the planner cannot turn into a hash
+join: one index probe per batch row. A join would seq-scan the whole table once per batch
+(the temp table has no statistics), a cost that grows with the table, not the batch.
+
 Isolation is READ COMMITTED on purpose: every write is an upsert that re-checks the stored
 row (ON CONFLICT ... WHERE stored version < new version), which is exactly what a second
 consumer needs; REPEATABLE READ would turn each such overlap into a serialization failure.
@@ -131,8 +136,11 @@ _LOT_DESCRIPTION = ("year", "make", "model_group", "model_detail")
 # A newer version without a usable VIN keeps the stored VIN: unknown is not a change.
 SQL_LOTS = f"""
 WITH prev AS (
-  SELECT l.lot_external_id, l.vin, l.source_updated_at
-  FROM public.lots l JOIN vinops_batch b ON b.lot_external_id = l.lot_external_id AND b.lot_win
+  SELECT b.lot_external_id, p.vin, p.source_updated_at
+  FROM vinops_batch b
+  CROSS JOIN LATERAL (SELECT l.vin, l.source_updated_at FROM public.lots l
+                      WHERE l.lot_external_id = b.lot_external_id OFFSET 0) p
+  WHERE b.lot_win
 ), up AS (
   INSERT INTO public.lots AS l (lot_external_id, vin, vin_raw, {", ".join(_LOT_DATA)},
                                 {", ".join(_LOT_DESCRIPTION)}, source_file_id, source_row_no)
@@ -180,7 +188,9 @@ WITH se AS (
                                        final_bid, currency_code, source_updated_at)
   SELECT l.id, b.vin_normalized, b.sale_date, b.auction_datetime_utc, b.status, b.high_bid,
          b.currency_code, b.source_updated_at
-  FROM vinops_batch b JOIN public.lots l ON l.lot_external_id = b.lot_external_id
+  FROM vinops_batch b
+  CROSS JOIN LATERAL (SELECT id FROM public.lots WHERE lot_external_id = b.lot_external_id
+                      OFFSET 0) l
   WHERE b.sale_win ORDER BY l.id, b.sale_date
   ON CONFLICT (lot_id, sale_date) DO UPDATE SET
     vin = COALESCE(EXCLUDED.vin, s.vin),
@@ -196,7 +206,7 @@ WITH se AS (
   INSERT INTO public.images (lot_id, vin, kind, url, storage_key)
   SELECT l.id, l.vin, x.kind, x.url, x.storage_key
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x(lot, kind, url, storage_key)
-  JOIN public.lots l ON l.lot_external_id = x.lot
+  CROSS JOIN LATERAL (SELECT id, vin FROM public.lots WHERE lot_external_id = x.lot OFFSET 0) l
   ORDER BY l.id, x.kind, x.storage_key
   ON CONFLICT (lot_id, kind, storage_key) DO NOTHING
   RETURNING 1
@@ -210,7 +220,9 @@ WITH se AS (
     UNION ALL
     SELECT b.vin_raw, b.vin_normalized, b.lot_external_id, 'spelling_differs', v.vin_raw,
            b.file_id, b.row_no
-    FROM vinops_batch b JOIN public.vehicles v ON v.vin = b.vin_normalized
+    FROM vinops_batch b
+    CROSS JOIN LATERAL (SELECT vin_raw FROM public.vehicles WHERE vin = b.vin_normalized
+                        OFFSET 0) v
     WHERE v.vin_raw <> b.vin_raw
   ) c ORDER BY 6, 7, 4
   ON CONFLICT (file_id, row_no, conflict_reason) DO NOTHING

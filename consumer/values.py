@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 Parser = Callable[[str], object]
@@ -44,6 +44,9 @@ def upper_text(cell: str) -> str | None:
 
 def _integral(cell: str) -> int | None:
     value = cell.strip()
+    head, dot, tail = value.partition(".")
+    if dot and head.isdecimal() and (not tail or (tail.isdecimal() and not tail.strip("0"))):
+        return int(head)  # "172691.0": the common float spelling, without an exception
     try:
         return int(value)
     except ValueError:
@@ -163,6 +166,16 @@ _DB2 = re.compile(r"(\d{4})-(\d{2})-(\d{2})-(\d{2})\.(\d{2})\.(\d{2})(?:\.(\d{1,
 def timestamp(cell: str) -> dt.datetime | None:
     """DB2 ``2020-06-30-10.50.12.000197`` (no zone) or ISO -> naive timestamp."""
     value = cell.strip()
+    if (
+        len(value) == 26
+        and value[4] == value[7] == value[10] == "-"
+        and (value[13] == value[16] == value[19] == ".")
+    ):
+        digits = value[:4] + value[5:7] + value[8:10] + value[11:13] + value[14:16] + value[17:19]
+        if (digits + value[20:]).isascii() and (digits + value[20:]).isdigit():
+            # The feed's one spelling (6-digit fraction), sliced instead of matched.
+            return _db2((digits[:4], digits[4:6], digits[6:8], digits[8:10], digits[10:12],
+                         digits[12:14], value[20:]))  # fmt: skip
     match = _DB2.fullmatch(value)
     if match is None:
         aware = timestamptz(value)
@@ -170,13 +183,18 @@ def timestamp(cell: str) -> dt.datetime | None:
             return None
         # An ISO value with a zone is brought to UTC first; a naive one is kept as written.
         return aware.replace(tzinfo=None)
-    year, month, day, hour, minute, second, fraction = match.groups()
+    return _db2(match.groups())
+
+
+def _db2(parts: Sequence[str | None]) -> dt.datetime | None:
+    """Year, month, day, hour, minute, second (digits) and an optional 1-6 digit fraction."""
+    year, month, day, hour, minute, second, fraction = (p or "0" for p in parts)
     if not MIN_YEAR <= int(year) <= MAX_YEAR:
         return None
     try:
         return dt.datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second),
-            int((fraction or "0").ljust(6, "0")),
+            int(fraction.ljust(6, "0")),
         )  # fmt: skip
     except ValueError:
         return None

@@ -333,3 +333,20 @@ async def test_reject_records_the_refused_message(sink: Sink, pool: asyncpg.Pool
         assert "value too long" in rec["message"]
         assert await conn.fetchval("SELECT rows_processed FROM audit.etl_runs") == 1
     assert await sink.committed_offsets(ROW_TOPIC, [0]) == {0: 13}
+
+
+async def test_nul_in_a_cell_is_dropped_from_typed_columns_but_kept_raw(
+    sink: Sink, pool: asyncpg.Pool
+) -> None:
+    # PostgreSQL text (and the JSON the sink sends its rows in) cannot hold NUL.
+    message = row_msg(member_row("31", Make="FO\x00RD", **{"Special Note": "A\x00B"}),
+                      row_no=1, offset=0)  # fmt: skip
+    assert message.value is not None
+    assert b"\\u0000" in message.value
+    out = await write(sink, [message])
+    assert out.rows == outcome(inserted=1)
+    async with pool.acquire() as conn:
+        lot = await one(conn, "SELECT make, special_note FROM public.lots")
+        assert (lot["make"], lot["special_note"]) == ("FORD", "AB")
+        raw = await one(conn, "SELECT payload::text AS p FROM raw.rows")
+        assert raw["p"].encode() == message.value  # the raw layer keeps the original

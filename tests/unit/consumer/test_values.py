@@ -104,3 +104,18 @@ def test_db2_create_time_is_naive() -> None:
     assert v.timestamp("2026-02-25 19:54:28.000") == dt.datetime(2026, 2, 25, 19, 54, 28)
     assert v.timestamp("2020-02-30-10.50.12.000197") is None
     assert v.timestamp("junk") is None
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [("12.", 12), ("12.000", 12), (".0", 0), ("12.05", None), ("-3.0", -3), ("1_000.0", 1000)],
+)
+def test_integral_fast_path_agrees_with_decimal(cell: str, expected: int | None) -> None:
+    assert v.int_in(-10, 10_000)(cell) == expected
+
+
+def test_db2_fast_path_agrees_with_the_pattern() -> None:
+    assert v.timestamp("2020-06-30-10.50.12.00019x") is None  # not digits: neither path
+    assert v.timestamp("1899-06-30-10.50.12.000197") is None  # year out of range
+    assert v.timestamp("2020-06-30-24.50.12.000197") is None  # no such hour
+    assert v.timestamp("2020-06-30-10.50.12.1") == dt.datetime(2020, 6, 30, 10, 50, 12, 100000)
