@@ -20,13 +20,11 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from consumer.settings import mask_dsn
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
 _EXPORT = re.compile(r"^export\s+([A-Z_][A-Z0-9_]*)=(.*)$")
-
-
-def _mask(dsn: str) -> str:
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", dsn)
 
 
 def dsn_for(dsn: str, database: str) -> str:
@@ -42,7 +40,7 @@ class Stack:
     superuser_dsn: str | None
 
     def __repr__(self) -> str:
-        return f"Stack(bootstrap={self.bootstrap!r}, pg={_mask(self.pg_dsn)!r})"
+        return f"Stack(bootstrap={self.bootstrap!r}, pg={mask_dsn(self.pg_dsn)!r})"
 
     def env(self, **extra: str) -> dict[str, str]:
         """Environment for a child process (the CLIs read VINOPS_* variables)."""
