@@ -80,9 +80,10 @@ class Service:
         self._exit_deadline: float | None = None
         self._signals = 0
         self._lock = asyncio.Lock()  # one writer at a time: main loop or rebalance callback
-        # Next offset this process expects per assigned partition (set by the seeks on
-        # assignment, advanced as records are accepted): a record below it was handed out
-        # twice by a fetch racing the seek, and is dropped; nothing at or above it ever is.
+        # Next offset this process expects per partition it has positioned (set by the seeks
+        # in _on_assigned, advanced as records are accepted). Records of a partition not yet
+        # positioned, or below its expected offset, come from a fetch racing the seek: they
+        # are dropped and fetched again from the seek position; nothing at or above it is.
         self._expected: dict[Any, int] = {}
         self._abandon = False
         self._joined = False
@@ -268,9 +269,9 @@ class Service:
         assigned = self._consumer.assignment()
         accepted: list[Inbound] = []
         for tp, records in fetched.items():
-            if tp not in assigned:
-                continue  # revoked meanwhile: its new owner reads it from the DB offsets
-            expected = self._expected.get(tp, 0)
+            expected = self._expected.get(tp)
+            if tp not in assigned or expected is None:
+                continue  # revoked meanwhile, or not positioned yet: _on_assigned re-reads it
             for record in records:
                 if record.offset >= expected:
                     accepted.append(to_inbound(record))
@@ -493,6 +494,7 @@ class Service:
         self._joined = False
         self._abandon = True  # a batch stuck in retries gives up instead of holding the group
         async with self._lock:
+            self._expected = {}
             try:
                 await self._await_inflight()
             except Exception as exc:  # noqa: BLE001 - the next owner re-reads from DB offsets
