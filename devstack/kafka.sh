@@ -92,7 +92,7 @@ kafka_format() {
 # Real readiness: the broker answers a metadata request and lists itself.
 kafka_answers() {
     if command -v kcat >/dev/null; then
-        kcat -b "$KAFKA_BOOTSTRAP" -L -m 2 2>/dev/null | grep -q ' 1 brokers:'
+        kcat -b "$KAFKA_BOOTSTRAP" -L -m 2 2>/dev/null | grep ' 1 brokers:' >/dev/null
     else
         (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null
     fi

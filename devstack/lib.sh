@@ -24,7 +24,7 @@ pid_alive() {
     [[ -f "$file" ]] || return 1
     pid="$(cat "$file")"
     [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$pattern"
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -F -- "$pattern" >/dev/null
 }
 
 # alive PID: the process exists and is not a zombie waiting for a parent that may never reap it.

@@ -33,13 +33,13 @@ pg_super_psql() {
 
 pg_answers_etl() {
     PGPASSWORD="$PG_ETL_PASSWORD" PGCONNECT_TIMEOUT=3 "$PG_BIN/psql" -X -qtA \
-        -h "$PG_HOST" -p "$PG_PORT" -U vinops_etl -d vinops -c 'select 1' 2>/dev/null | grep -qx 1
+        -h "$PG_HOST" -p "$PG_PORT" -U vinops_etl -d vinops -c 'select 1' 2>/dev/null | grep -x 1 >/dev/null
 }
 
 pg_init() {
     [[ -f "$PG_DATA/PG_VERSION" ]] && return 0
     local locale=(--no-locale)
-    locale -a 2>/dev/null | grep -qix 'c.utf-\?8' && locale=(--locale=C.UTF-8)
+    locale -a 2>/dev/null | grep -ix 'c.utf-\?8' >/dev/null && locale=(--locale=C.UTF-8)
     log "postgres: initdb $PG_DATA"
     as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 "${locale[@]}" \
         --auth-local=trust --auth-host=scram-sha-256 >"$STATE/initdb.log" 2>&1 \
