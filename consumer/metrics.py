@@ -77,6 +77,10 @@ class Metrics:
             "vinops_etl_runs_stuck", "ETL runs 'started' for more than 30 minutes",
             registry=registry,
         )  # fmt: skip
+        self.offset_gaps = Counter(
+            "vinops_offset_gaps", "Fetches that skipped records; the partition was read again",
+            registry=registry,
+        )  # fmt: skip
         self.ready = Gauge("vinops_consumer_ready", "1 when /readyz is 200", registry=registry)
         self.publish_to_commit = Histogram(
             "vinops_publish_to_commit_seconds", "DB commit time minus Kafka timestamp per message",

@@ -32,11 +32,13 @@ from consumer.http import HttpServer
 from consumer.logs import ctx
 from consumer.metrics import Metrics
 from consumer.offsets import DbOffsetsListener
-from consumer.prepare import DeadLetter, PreparedBatch, prepare, reject
+from consumer.positions import Positions
+from consumer.prepare import PreparedBatch, prepare
 from consumer.records import Inbound
 from consumer.retry import Backoff
 from consumer.settings import Settings
-from consumer.sink import BatchOutcome, Sink
+from consumer.sink import Sink
+from consumer.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +63,6 @@ def to_inbound(record: Any) -> Inbound:
     )
 
 
-def reject_reason(exc: BaseException) -> str:
-    """The parse-error reason of a message the DB refused: by SQLSTATE class, never text."""
-    cause = exc.__cause__ or exc.__context__
-    sqlstate = str(getattr(cause, "sqlstate", "") or getattr(exc, "sqlstate", "") or "")
-    return "bad_value" if sqlstate.startswith("22") else "constraint"
-
-
 class Service:
     def __init__(self, settings: Settings, registry: CollectorRegistry | None = None) -> None:
         self.settings = settings
@@ -80,11 +75,8 @@ class Service:
         self._exit_deadline: float | None = None
         self._signals = 0
         self._lock = asyncio.Lock()  # one writer at a time: main loop or rebalance callback
-        # Next offset this process expects per partition it has positioned (set by the seeks
-        # in _on_assigned, advanced as records are accepted). Records of a partition not yet
-        # positioned, or below its expected offset, come from a fetch racing the seek: they
-        # are dropped and fetched again from the seek position; nothing at or above it is.
-        self._expected: dict[Any, int] = {}
+        # Set by the seeks in _on_assigned, advanced as records are accepted (positions.py).
+        self._positions = Positions()
         self._abandon = False
         self._joined = False
         self._retrying: str | None = None
@@ -92,6 +84,7 @@ class Service:
         self._pool: asyncpg.Pool | None = None
         self._sink: Sink | None = None
         self._dlq: DeadLetterSender | None = None
+        self._batch_writer: BatchWriter | None = None
         self._consumer: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         # The batch being written while the next one is fetched and prepared: at most one,
@@ -127,6 +120,9 @@ class Service:
         )
         self._dlq = DeadLetterSender(s.kafka_bootstrap, s.dlq_topic, s.consumer_name)
         await self._dlq.start()
+        self._batch_writer = BatchWriter(
+            self._sink, self._dlq, self.metrics, row_topic=s.topic, files_topic=s.files_topic
+        )
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=s.kafka_bootstrap,
             group_id=s.group_id,
@@ -265,19 +261,16 @@ class Service:
         return self.exit_code
 
     def _accept(self, fetched: Mapping[Any, Sequence[Any]]) -> list[Inbound]:
-        """Fetched records in order, minus any below the partition's expected offset."""
-        assigned = self._consumer.assignment()
-        accepted: list[Inbound] = []
-        for tp, records in fetched.items():
-            expected = self._expected.get(tp)
-            if tp not in assigned or expected is None:
-                continue  # revoked meanwhile, or not positioned yet: _on_assigned re-reads it
-            for record in records:
-                if record.offset >= expected:
-                    accepted.append(to_inbound(record))
-                    expected = record.offset + 1
-            self._expected[tp] = expected
-        return accepted
+        """Fetched records to write: each partition in order from its expected offset."""
+        consumer = self._consumer
+        verdict = self._positions.accept(fetched, consumer.assignment(), consumer.seek)
+        for gap in verdict.gaps:
+            self.metrics.offset_gaps.inc()
+            log.warning(
+                "records skipped by a fetch: re-reading from the expected offset",
+                extra=ctx(partition=_name(gap.partition), expected=gap.expected, found=gap.found),
+            )
+        return [to_inbound(r) for r in verdict.records]
 
     def _idle_done(self, caught_up: bool) -> bool:
         idle = self.settings.exit_when_idle_s
@@ -350,7 +343,7 @@ class Service:
             while True:
                 started = time.monotonic()
                 try:
-                    offsets = await self._write_bisecting(messages, sent, prepared)
+                    offsets = await self._writer().write(messages, sent, prepared)
                 except (errors.TransientError, KafkaError, OSError) as exc:
                     self._retrying = f"{type(exc).__name__}: {str(exc)[:120]}"
                     self.metrics.ready.set(0)
@@ -393,88 +386,23 @@ class Service:
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0 and not self._abandon:
             with contextlib.suppress(KafkaError):
-                # All partitions are paused: this only keeps the member polling.
-                await self._consumer.getmany(timeout_ms=max(int(min(left, 0.5) * 1000), 1))
+                # All partitions are paused: this only keeps the member polling. Anything
+                # it does return (a partition assigned since) is read again later.
+                fetched = await self._consumer.getmany(
+                    timeout_ms=max(int(min(left, 0.5) * 1000), 1)
+                )
+                for tp, records in fetched.items():
+                    if records and tp in self._consumer.assignment():
+                        self._consumer.seek(tp, records[0].offset)
             if self._past_deadline():
                 return
 
     def _past_deadline(self) -> bool:
         return self._exit_deadline is not None and time.monotonic() > self._exit_deadline
 
-    async def _write_bisecting(
-        self,
-        messages: Sequence[Inbound],
-        sent: set[tuple[str, int, int]],
-        prepared: PreparedBatch | None = None,
-    ) -> dict[tuple[str, int], int]:
-        """Write messages; on DataError split in fetch order until the bad ones stand alone."""
-        s = self.settings
-        batch = prepared or prepare(messages, row_topic=s.topic, files_topic=s.files_topic)
-        try:
-            await self._send_dead_letters(batch.dead_letters, sent)
-            outcome = await self._write(batch)
-        except errors.DataError as exc:
-            if len(messages) > 1:
-                mid = len(messages) // 2
-                log.info(
-                    "data error: bisecting", extra=ctx(messages=len(messages), error=str(exc)[:200])
-                )
-                first = await self._write_bisecting(messages[:mid], sent)
-                second = await self._write_bisecting(messages[mid:], sent)
-                return {
-                    k: max(first.get(k, 0), second.get(k, 0)) for k in first.keys() | second.keys()
-                }
-            reason = reject_reason(exc)
-            log.warning(
-                "message refused by the database: dead-lettered",
-                extra=ctx(topic=messages[0].topic, partition=messages[0].partition,
-                          offset=messages[0].offset, reason=reason, error=str(exc)[:300]),
-            )  # fmt: skip
-            batch = reject(messages, reason=reason, error=exc)
-            await self._send_dead_letters(batch.dead_letters, sent)
-            try:
-                outcome = await self._write(batch)
-            except errors.DataError:
-                # Even its raw row is refused: record the rejection without it.
-                batch = reject(messages, reason=reason, error=exc, keep_raw=False)
-                outcome = await self._write(batch)
-        self._record(batch, outcome)
-        return dict(batch.offsets)
-
-    async def _write(self, batch: PreparedBatch) -> BatchOutcome:
-        assert self._sink is not None  # noqa: S101 - set in start()
-        return await self._sink.write(batch)
-
-    async def _send_dead_letters(
-        self, letters: Sequence[DeadLetter], sent: set[tuple[str, int, int]]
-    ) -> None:
-        assert self._dlq is not None  # noqa: S101 - set in start()
-        todo = [
-            d for d in letters
-            if (d.message.topic, d.message.partition, d.message.offset) not in sent
-        ]  # fmt: skip
-        await self._dlq.send(todo)
-        for d in todo:
-            sent.add((d.message.topic, d.message.partition, d.message.offset))
-            self.metrics.dead_letters.labels(d.reason).inc()
-
-    def _record(self, batch: PreparedBatch, outcome: BatchOutcome) -> None:
-        now = time.time()
-        m = self.metrics
-        m.record_outcome(
-            rows=outcome.rows,
-            parse_errors=outcome.parse_errors,
-            conflicts=outcome.conflicts,
-            runs=outcome.runs,
-            fields_total=outcome.fields_total,
-            fields_unknown=outcome.fields_unknown,
-        )
-        m.commits.inc()
-        m.last_commit.set(now)
-        if outcome.newest_timestamp_ms is not None:
-            m.event_lag.set(max(now - outcome.newest_timestamp_ms / 1000, 0.0))
-        for msg in batch.messages:
-            m.publish_to_commit.observe(max(now - msg.timestamp_ms / 1000, 0.0))
+    def _writer(self) -> BatchWriter:
+        assert self._batch_writer is not None  # noqa: S101 - set in start()
+        return self._batch_writer
 
     async def _kafka_commit(self, offsets: dict[tuple[str, int], int]) -> None:
         """Mirror DB offsets to Kafka for lag tooling only; failures do not matter."""
@@ -494,7 +422,7 @@ class Service:
         self._joined = False
         self._abandon = True  # a batch stuck in retries gives up instead of holding the group
         async with self._lock:
-            self._expected = {}
+            self._positions.reset({})
             try:
                 await self._await_inflight()
             except Exception as exc:  # noqa: BLE001 - the next owner re-reads from DB offsets
@@ -513,12 +441,22 @@ class Service:
 
     async def _flush_once(self, messages: list[Inbound]) -> None:
         started = time.monotonic()
-        offsets = await self._write_bisecting(messages, set())
+        offsets = await self._writer().write(messages, set())
         self.metrics.batch_duration.observe(time.monotonic() - started)
         self.metrics.batch_rows.observe(len(messages))
         await self._kafka_commit(offsets)
 
     async def _on_assigned(self, assigned: frozenset[Any]) -> None:
+        try:
+            await self._position(assigned)
+        except Exception:
+            # aiokafka logs and swallows a failing callback: the partitions would stay
+            # unpositioned and every record of them dropped. Exit; a restart re-joins.
+            log.exception("positioning assigned partitions failed: exiting")
+            self.exit_code = 1
+            self._should_exit.set()
+
+    async def _position(self, assigned: frozenset[Any]) -> None:
         consumer = self._consumer
         by_topic: dict[str, list[int]] = {}
         for tp in assigned:
@@ -553,7 +491,7 @@ class Service:
             # while this callback is still reading PostgreSQL: what it handed out before these
             # seeks was never written and will be fetched again from the DB offsets.
             self._batcher.take()
-            self._expected = dict(positions)
+            self._positions.reset(positions)
         self._joined = True
         log.info(
             "partitions assigned",

@@ -10,7 +10,8 @@ FIXED_NAMES = (
     "vinops_batch_duration_seconds_bucket", "vinops_batch_rows_bucket",
     "vinops_event_lag_seconds", "vinops_last_commit_timestamp_seconds", "vinops_commits_total",
     "vinops_etl_runs_total", "vinops_etl_runs_stuck", "vinops_consumer_ready",
-    "vinops_publish_to_commit_seconds_bucket", "process_cpu_seconds_total",
+    "vinops_publish_to_commit_seconds_bucket", "vinops_offset_gaps_total",
+    "process_cpu_seconds_total",
     "process_resident_memory_bytes",
 )  # fmt: skip
 

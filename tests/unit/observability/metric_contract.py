@@ -35,6 +35,7 @@ CONSUMER_METRICS = frozenset(
         "vinops_etl_runs_total",
         "vinops_etl_runs_stuck",
         "vinops_consumer_ready",
+        "vinops_offset_gaps_total",
     }
 )
 METRIC_NAME = re.compile(r"\bvinops_[a-z_]+\b")
