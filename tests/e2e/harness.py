@@ -94,17 +94,21 @@ class Harness:
             cwd=ROOT, env=self.env(), capture_output=True, timeout=timeout, check=False,
         )  # fmt: skip
         stderr = done.stderr.decode()
+        if log := _log_path(group or self.group):
+            log.write_text(stderr, encoding="utf-8")
         assert done.returncode == 0, stderr[-3000:]
         return totals_of(stderr)
 
     def start(
-        self, *, group: str | None = None, extra: Sequence[str] = (), log: Path | None = None
+        self, *, group: str | None = None, extra: Sequence[str] = ()
     ) -> subprocess.Popen[bytes]:
-        out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - lives with the child
-        proc = subprocess.Popen(
-            self.consumer_cmd(group=group, extra=extra), cwd=ROOT, env=self.env(),
-            stdout=subprocess.DEVNULL, stderr=out,
-        )  # fmt: skip
+        log = _log_path(group or self.group)
+        with open(log, "ab") if log else contextlib.nullcontext(subprocess.DEVNULL) as out:
+            # The child keeps its own descriptor: the parent's copy closes here.
+            proc = subprocess.Popen(
+                self.consumer_cmd(group=group, extra=extra), cwd=ROOT, env=self.env(),
+                stdout=subprocess.DEVNULL, stderr=out,
+            )  # fmt: skip
         self.procs.append(proc)
         return proc
 
@@ -122,6 +126,16 @@ class Harness:
         assert done.returncode == 0, done.stderr.decode()
         result: list[dict[str, Any]] = orjson.loads(done.stdout)
         return result
+
+
+def _log_path(group: str) -> Path | None:
+    """Where a consumer's log goes when VINOPS_TEST_LOG_DIR is set (CI prints their warnings
+    when a test fails); nowhere otherwise."""
+    folder = os.environ.get("VINOPS_TEST_LOG_DIR")
+    if not folder:
+        return None
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder) / f"consumer-{time.time():.3f}-{group[-40:]}.log"
 
 
 def totals_of(stderr: str) -> dict[str, Any]:
