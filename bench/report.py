@@ -78,6 +78,14 @@ def table(results: dict[str, Any]) -> str:
             "rows_per_s": prod.get("kcat_rows_per_s"),
         }
         add("4 kcat -P (same lines, lz4)", kcat)
+    if prod.get("kcat_contract_rows_per_s"):
+        ceiling = {
+            "rows": prod.get("kcat_contract_messages"),
+            "seconds": prod.get("kcat_contract_seconds"),
+            "rows_per_s": prod.get("kcat_contract_rows_per_s"),
+        }
+        note = f"ceiling: {_fmt(prod.get('ratio_contract_ceiling_to_kcat'))} x kcat"
+        add("4 kcat -P (producer's messages)", ceiling, note)
     lat = s.get("latency") or {}
     note = (
         f"p50 {_fmt(lat.get('p50_s'))} s, p99 {_fmt(lat.get('p99_s'))} s "
@@ -112,6 +120,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
         ("naive", _get(results, "naive", "rows_per_s")),
         ("producer", _get(results, "producer", "rows_per_s")),
         ("kcat", _get(results, "producer", "kcat_rows_per_s")),
+        ("kcat, contract", _get(results, "producer", "kcat_contract_rows_per_s")),
         ("1 consumer", _get(results, "scale", "one", "rows_per_s")),
         ("2 consumers", _get(results, "scale", "two", "rows_per_s")),
     ]
