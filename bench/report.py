@@ -23,7 +23,7 @@ def _get(results: dict[str, Any], *path: str) -> float | None:
     return float(node) if isinstance(node, int | float) else None
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
+def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3) if a is not None and b else None
 
 
@@ -31,8 +31,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Each headline figure with its target; PASS/MISS is information, never a failure."""
     e2e = _get(results, "e2e", "rows_per_s")
     rows = [
-        ("end-to-end / SQL floor", _ratio(e2e, _get(results, "floor", "rows_per_s")), ">=", 0.67),
-        ("end-to-end / naive", _ratio(e2e, _get(results, "naive", "rows_per_s")), ">=", 10.0),
+        ("end-to-end / SQL floor", ratio(e2e, _get(results, "floor", "rows_per_s")), ">=", 0.67),
+        ("end-to-end / naive", ratio(e2e, _get(results, "naive", "rows_per_s")), ">=", 10.0),
         ("producer / kcat", _get(results, "producer", "ratio_producer_to_kcat"), ">=", 0.5),
         ("p99 publish-to-commit (s)", _get(results, "latency", "p99_s"), "<", 1.0),
         ("producer peak RSS (MB)", _get(results, "memory", "peak_rss_mb"), "<", 150.0),

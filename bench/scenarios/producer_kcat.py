@@ -17,6 +17,7 @@ import orjson
 
 from bench.generate import Spec, generate
 from bench.procs import spawn, tail
+from bench.report import ratio
 from bench.scenarios.common import Ctx, Result, now, publish_cmd, rate
 from bench.stack import create_topics, delete_topics
 from producer.feedfile import inspect_file
@@ -108,19 +109,18 @@ async def producer_vs_kcat(ctx: Ctx) -> Result:
         ceiling_s = await kcat_send(ctx, kcat, lines_file, "kcat-contract", header_opts)
     finally:
         lines_file.unlink(missing_ok=True)
-    result["kcat_lines"] = lines
-    result["kcat_seconds"] = round(kcat_s, 3)
-    result["kcat_rows_per_s"] = round(rate(lines, kcat_s), 1)
-    result["ratio_producer_to_kcat"] = round(
-        result["rows_per_s"] / result["kcat_rows_per_s"], 3
-    ) if result["kcat_rows_per_s"] else None  # fmt: skip
-    result["kcat_contract_messages"] = messages
-    result["kcat_contract_seconds"] = round(ceiling_s, 3)
-    result["kcat_contract_rows_per_s"] = round(rate(messages, ceiling_s), 1)
-    result["ratio_contract_ceiling_to_kcat"] = round(
-        result["kcat_contract_rows_per_s"] / result["kcat_rows_per_s"], 3
-    ) if result["kcat_rows_per_s"] else None  # fmt: skip
-    return result
+    kcat_rate, ceiling_rate = rate(lines, kcat_s), rate(messages, ceiling_s)
+    return {
+        **result,
+        "kcat_lines": lines,
+        "kcat_seconds": round(kcat_s, 3),
+        "kcat_rows_per_s": round(kcat_rate, 1),
+        "ratio_producer_to_kcat": ratio(result["rows_per_s"], kcat_rate),
+        "kcat_contract_messages": messages,
+        "kcat_contract_seconds": round(ceiling_s, 3),
+        "kcat_contract_rows_per_s": round(ceiling_rate, 1),
+        "ratio_contract_ceiling_to_kcat": ratio(ceiling_rate, kcat_rate),
+    }
 
 
 async def producer_memory(ctx: Ctx) -> Result:
