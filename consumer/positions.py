@@ -34,7 +34,7 @@ class Gap:
 @dataclass(slots=True)
 class Accepted:
     records: list[Any] = field(default_factory=list)
-    dropped: int = 0  # replays below the expected offset, or of unpositioned partitions
+    dropped: int = 0  # replays, records of unpositioned partitions, records past a gap
     gaps: list[Gap] = field(default_factory=list)  # sought back to ``expected``
 
 
