@@ -36,7 +36,9 @@ class ConfigError(IngestError):
 # failure, 40P01 deadlock, 53300 too many connections, 55P03 lock not available.
 _TRANSIENT_STATES = frozenset({"57P01", "57P02", "57P03", "40001", "40P01", "53300", "55P03"})
 _TRANSIENT_CLASSES = frozenset({"08"})
-_DATA_CLASSES = frozenset({"22", "23"})
+# 21 cardinality violation: 21000 is "ON CONFLICT DO UPDATE command cannot affect row a
+# second time", i.e. two rows of the batch for one key; bisecting separates them.
+_DATA_CLASSES = frozenset({"21", "22", "23"})
 
 
 def _sqlstate(exc: BaseException) -> str | None:

@@ -43,6 +43,11 @@ class Metrics:
             "vinops_dead_letters", "Messages sent to the dead-letter topic", ["reason"],
             registry=registry,
         )  # fmt: skip
+        self.rows_unchanged = Counter(
+            "vinops_rows_unchanged",
+            "Rows whose content was already applied: referenced in the raw layer, not processed",
+            registry=registry,
+        )
         self.fields = Counter("vinops_fields", "Mapped fields seen", registry=registry)
         self.fields_unknown = Counter(
             "vinops_fields_unknown", "Mapped fields empty or masked", registry=registry

@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import orjson
 
@@ -18,8 +19,10 @@ from consumer.mapping import EPOCH, MappedRow, RowProblemError, map_row
 from consumer.records import Inbound
 from feed.contract import (
     CONTRACT_VERSION,
+    DIGEST_BYTES,
     H_CONTRACT,
     H_DIALECT,
+    H_DIGEST,
     H_ENCODING,
     H_FILE_ID,
     H_KIND,
@@ -32,11 +35,14 @@ from feed.contract import (
     FileStarted,
     RowKind,
     RowMeta,
+    content_digest,
     decode_file_event,
     decode_value,
 )
 
 _REQUIRED_HEADERS = (H_FILE_ID, H_SHA256, H_ROW_NO, H_DIALECT)
+# Contents already applied to the core tables: digest -> (fields_total, fields_unknown).
+Known = Mapping[bytes, tuple[int, int]]
 _META_HEADERS = (H_FILE_ID, H_SHA256, H_DIALECT, H_KIND, H_ENCODING, H_CONTRACT)
 
 
@@ -64,15 +70,21 @@ class ParseErrorRecord:
 
 @dataclass(frozen=True, slots=True)
 class RawRow:
-    """One row message: what goes to raw.rows, and (if it mapped) the typed row."""
+    """One row message: its reference in raw.file_rows, its content when new, the typed row.
+
+    ``body`` is None when the content is already stored (applied in an earlier batch, or
+    earlier in this one): the row is then only referenced, never decoded or mapped.
+    """
 
     message: Inbound
     meta: RowMeta
-    payload: str  # the message value as text, passed to the json column unchanged
+    body: str | None  # raw.contents.body: JSON array of values (with layout) or the JSON value
     kind: str  # 'row' | 'malformed'
     lot_external_id: str | None
     parse_error: str | None
     mapped: MappedRow | None
+    digest: bytes = b""
+    layout: tuple[str, ...] | None = None  # the value's keys when body is an array of values
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +128,7 @@ class PreparedBatch:
     deduped_stale: int = 0  # lot versions dropped because a newer one is in the batch
     fields_total: int = 0
     fields_unknown: int = 0
+    unchanged: int = 0  # rows whose content was already applied: referenced, not processed
 
     @property
     def newest_timestamp_ms(self) -> int | None:
@@ -213,7 +226,10 @@ def _refused_row(message: Inbound, error: str) -> RawRow | None:
     if message.value is None:
         return None
     lot = message.key.decode("utf-8", "replace").replace("\x00", "") if message.key else None
-    return RawRow(message, meta, message.value.decode("utf-8"), "malformed", lot, error, None)
+    return RawRow(
+        message, meta, message.value.decode("utf-8"), "malformed", lot, error, None,
+        digest=content_digest(message.value),
+    )  # fmt: skip
 
 
 def _files_of_rejects(
@@ -231,7 +247,12 @@ def _files_of_rejects(
 class _Builder:
     """Accumulates one batch; ``prepare`` drives it message by message."""
 
-    def __init__(self) -> None:
+    def __init__(self, known: Known | None = None) -> None:
+        self.known: Known = known or {}
+        self.unchanged = 0
+        self.known_fields = [0, 0]
+        # Contents first seen in this batch and mapped: a repeat is referenced, not processed.
+        self.new_rows: set[bytes] = set()
         self.rows: list[RawRow] = []
         self.parse_errors: list[ParseErrorRecord] = []
         self.dead: list[DeadLetter] = []
@@ -317,6 +338,8 @@ class _Builder:
             self.reject(message, "bad_value", exc, trusted_headers=False)
             return
         self.touch_file(meta)
+        if meta.kind is RowKind.ROW and self._reference_only(found, message, meta):
+            return
         try:
             values = decode_value(message.value)
         except ContractError as exc:
@@ -332,6 +355,7 @@ class _Builder:
             )
             return
         payload = message.value.decode("utf-8") if message.value is not None else "{}"
+        original = values
         if message.value is not None and b"\\u0000" in message.value:
             # PostgreSQL text cannot hold NUL: typed columns drop it (raw.rows keeps the JSON).
             values = {
@@ -357,9 +381,31 @@ class _Builder:
                 dlq_reason="malformed_row",
             )
             return
+        digest = content_digest(message.value or b"")
+        self.new_rows.add(digest)
+        body, layout = _compact(original, message.value, payload)
         self.rows.append(
-            RawRow(message, meta, payload, "row", mapped.lot_external_id, None, mapped)
-        )
+            RawRow(
+                message, meta, body, "row", mapped.lot_external_id, None, mapped,
+                digest=digest, layout=layout,
+            )
+        )  # fmt: skip
+
+    def _reference_only(self, found: Mapping[str, bytes], message: Inbound, meta: RowMeta) -> bool:
+        """Record a row whose content was already applied as a bare reference."""
+        digest = _header_digest(found)
+        if digest is None:
+            return False
+        known = self.known.get(digest)
+        if known is None and digest not in self.new_rows:
+            return False
+        if known is not None:
+            self.known_fields[0] += known[0]
+            self.known_fields[1] += known[1]
+        self.unchanged += 1
+        lot = message.key.decode("utf-8", "replace") if message.key else None
+        self.rows.append(RawRow(message, meta, None, "row", lot, None, None, digest=digest))
+        return True
 
     def _malformed(
         self,
@@ -372,7 +418,10 @@ class _Builder:
         dlq_reason: str,
         raw: str | None = None,
     ) -> None:
-        self.rows.append(RawRow(message, meta, payload, "malformed", None, error, None))
+        digest = content_digest(message.value or b"")
+        self.rows.append(
+            RawRow(message, meta, payload, "malformed", None, error, None, digest=digest)
+        )
         self.parse_errors.append(
             ParseErrorRecord(
                 dedup_key=f"{meta.file_id}:{meta.row_no}",
@@ -418,9 +467,31 @@ def _merge_event(prior: FileInfo | None, file_id: uuid.UUID, event: FileEvent) -
     return replace(base, has_event=True, aborted=isinstance(event, FileAborted))
 
 
-def _version(row: RawRow) -> tuple[dt.datetime, int, int]:
+def _compact(
+    values: dict[str, Any], value: bytes | None, payload: str
+) -> tuple[str, tuple[str, ...] | None]:
+    """A row's values as a JSON array aligned with its keys (stored once per layout), when
+    keys and array give back the very same bytes; else the JSON value as received."""
+    if value is not None and orjson.dumps(values) == value:
+        return orjson.dumps(list(values.values())).decode(), tuple(values)
+    return payload, None
+
+
+def _header_digest(found: Mapping[str, bytes]) -> bytes | None:
+    text = found.get(H_DIGEST)
+    if text is None or len(text) != 2 * DIGEST_BYTES:
+        return None
+    try:
+        return bytes.fromhex(text.decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _version(row: RawRow) -> tuple[dt.datetime, bytes]:
+    """Last write wins by source time; equal times go to the larger content digest, a rule
+    that needs no arrival order (and so holds when a known content is skipped)."""
     updated = row.mapped.source_updated_at if row.mapped is not None else None
-    return (updated or EPOCH, row.message.partition, row.message.offset)
+    return (updated or EPOCH, row.digest)
 
 
 def _winners(rows: Sequence[RawRow]) -> tuple[Winners, int]:
@@ -459,8 +530,26 @@ def _winners(rows: Sequence[RawRow]) -> tuple[Winners, int]:
     return winners, mapped_count - len(lots)
 
 
-def prepare(messages: Sequence[Inbound], *, row_topic: str, files_topic: str) -> PreparedBatch:
-    builder = _Builder()
+def content_digests(messages: Sequence[Inbound], row_topic: str) -> list[bytes]:
+    """The digests that row messages announce in their headers (for the known-content look-up)."""
+    out: list[bytes] = []
+    for message in messages:
+        if message.topic != row_topic:
+            continue
+        for name, value in message.headers:
+            if name == H_DIGEST:
+                digest = _header_digest({H_DIGEST: value})
+                if digest is not None:
+                    out.append(digest)
+                break
+    return out
+
+
+def prepare(
+    messages: Sequence[Inbound], *, row_topic: str, files_topic: str, known: Known | None = None
+) -> PreparedBatch:
+    """``known``: contents already applied; their rows are referenced without being decoded."""
+    builder = _Builder(known)
     for message in messages:
         if message.topic == files_topic:
             builder.file_event(message)
@@ -480,6 +569,7 @@ def prepare(messages: Sequence[Inbound], *, row_topic: str, files_topic: str) ->
         files=tuple(builder.files.values()),
         winners=winners,
         deduped_stale=deduped,
-        fields_total=sum(m.fields_total for m in mapped),
-        fields_unknown=sum(m.fields_unknown for m in mapped),
+        fields_total=sum(m.fields_total for m in mapped) + builder.known_fields[0],
+        fields_unknown=sum(m.fields_unknown for m in mapped) + builder.known_fields[1],
+        unchanged=builder.unchanged,
     )

@@ -33,7 +33,7 @@ from consumer.logs import ctx
 from consumer.metrics import Metrics
 from consumer.offsets import DbOffsetsListener
 from consumer.positions import Positions
-from consumer.prepare import PreparedBatch, prepare
+from consumer.prepare import PreparedBatch, content_digests, prepare
 from consumer.records import Inbound
 from consumer.retry import Backoff
 from consumer.settings import Settings
@@ -220,6 +220,7 @@ class Service:
             o: int(get("vinops_ingested_rows_total", {"outcome": o}) or 0)
             for o in ("inserted", "updated", "unchanged", "stale")
         }
+        out["unchanged_content"] = int(get("vinops_rows_unchanged_total") or 0)
         out["commits"] = int(get("vinops_commits_total") or 0)
         return out
 
@@ -309,16 +310,28 @@ class Service:
         prepare() is pure Python and the write mostly waits on PostgreSQL, so overlapping
         them uses both cores; the write itself starts only after the previous one committed.
         """
-        s = self.settings
-        prepared = asyncio.ensure_future(
-            asyncio.to_thread(prepare, messages, row_topic=s.topic, files_topic=s.files_topic)
-        )
+        prepared = asyncio.ensure_future(self._prepare(messages))
         try:
             await self._await_inflight()
         except BaseException:
             prepared.cancel()
             raise
         self._inflight = asyncio.create_task(self._flush_quietly(messages, prepared))
+
+    async def _prepare(self, messages: list[Inbound]) -> PreparedBatch:
+        """prepare() in a thread, told which contents are already applied (those rows are
+        only referenced). A failed look-up costs speed, not correctness: nothing is skipped."""
+        s = self.settings
+        digests = await asyncio.to_thread(content_digests, messages, s.topic)
+        known: dict[bytes, tuple[int, int]] = {}
+        if digests and self._sink is not None:
+            try:
+                known = await self._sink.known_contents(digests)
+            except errors.IngestError as exc:
+                log.info("known-content look-up failed", extra=ctx(error=str(exc)[:200]))
+        return await asyncio.to_thread(
+            prepare, messages, row_topic=s.topic, files_topic=s.files_topic, known=known
+        )
 
     async def _flush_quietly(
         self, messages: list[Inbound], prepared: asyncio.Future[PreparedBatch]

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import collections
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import orjson
 
-from consumer.errors import IngestError, translate_pg
+from consumer.errors import IngestError, TransientError, translate_pg
 from consumer.mapping import LOT_COLUMNS, VEHICLE_ATTRS
 from consumer.prepare import PreparedBatch, RawRow
 
@@ -43,8 +43,7 @@ _LOT_TYPES: Mapping[str, str] = {
 _VEHICLE_TYPES: Mapping[str, str] = {"year": "smallint", "cylinders": "smallint"}
 _BATCH_SPEC: tuple[tuple[str, str], ...] = (
     ("file_id", "uuid"), ("row_no", "integer"), ("kind", "text"), ("lot_external_id", "text"),
-    ("payload", "json"), ("parse_error", "text"), ("kafka_topic", "text"),
-    ("kafka_partition", "integer"), ("kafka_offset", "bigint"),
+    ("digest", "bytea"), ("content_kind", "text"), ("layout_id", "integer"), ("body", "json"),
     ("vin_raw", "text"), ("vin_normalized", "text"), ("su_real", "timestamptz"),
     ("fields_total", "smallint"), ("fields_unknown", "smallint"),
     ("lot_win", "boolean"), ("veh_win", "boolean"), ("sale_win", "boolean"),
@@ -53,12 +52,22 @@ _BATCH_SPEC: tuple[tuple[str, str], ...] = (
     *((c, _LOT_TYPES.get(c, "text")) for c in LOT_COLUMNS[3:]),
 )  # fmt: skip
 BATCH_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _BATCH_SPEC)
+# Every physical row, known content or not: the narrow table behind raw.file_rows.
+_REFS_SPEC: tuple[tuple[str, str], ...] = (
+    ("file_id", "uuid"), ("row_no", "integer"), ("kind", "text"), ("lot_external_id", "text"),
+    ("digest", "bytea"), ("parse_error", "text"), ("kafka_partition", "integer"),
+    ("kafka_offset", "bigint"),
+)  # fmt: skip
+REFS_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _REFS_SPEC)
 # Created once per session, emptied by every COMMIT: no catalog churn per batch. Sent as
 # one simple-query message together with the transaction's work_mem (sorts stay in memory).
 CREATE_BATCH_TABLE = (
     "SET LOCAL work_mem = '32MB'; "
     "CREATE TEMP TABLE IF NOT EXISTS vinops_batch ("
     + ", ".join(f"{n} {t}" for n, t in _BATCH_SPEC)
+    + ") ON COMMIT DELETE ROWS; "
+    "CREATE TEMP TABLE IF NOT EXISTS vinops_refs ("
+    + ", ".join(f"{n} {t}" for n, t in _REFS_SPEC)
     + ") ON COMMIT DELETE ROWS"
 )
 
@@ -87,18 +96,21 @@ WHERE ({", ".join(f"f.{c}" for c in _FILL)})
 """
 
 # --- raw + staging --------------------------------------------------------------------
-# No ORDER BY: the records are COPYed already sorted by (file_id, row_no) into a table that
-# every COMMIT empties, so a scan returns them in that order without sorting the payloads
-# (a sort of 5,000 payloads spills to disk at the default work_mem).
+# New contents first (one row per digest: the batch carries each body once), then a
+# reference for every physical row. A content mapped now replaces one stored earlier only
+# as 'malformed' (a row the database refused before): kind = 'row' means applied.
+# No ORDER BY on the references: they are COPYed sorted by (file_id, row_no).
 SQL_RAW_AND_STAGING = """
-WITH ins AS (
-  INSERT INTO raw.rows (file_id, row_no, kind, lot_external_id, payload, parse_error,
-                        kafka_topic, kafka_partition, kafka_offset)
-  SELECT file_id, row_no, kind, lot_external_id, payload, parse_error,
-         kafka_topic, kafka_partition, kafka_offset
-  FROM vinops_batch
-  ON CONFLICT (file_id, row_no) DO NOTHING
-  RETURNING file_id, kind
+WITH con AS (
+  INSERT INTO raw.contents AS c (digest, kind, layout_id, body, fields_total, fields_unknown,
+                                 source_updated_at)
+  SELECT digest, content_kind, layout_id, body, fields_total, fields_unknown, su_real
+  FROM vinops_batch WHERE body IS NOT NULL
+  ON CONFLICT (digest) DO UPDATE SET
+    kind = EXCLUDED.kind, layout_id = EXCLUDED.layout_id, body = EXCLUDED.body,
+    fields_total = EXCLUDED.fields_total, fields_unknown = EXCLUDED.fields_unknown,
+    source_updated_at = EXCLUDED.source_updated_at
+  WHERE c.kind <> 'row' AND EXCLUDED.kind = 'row'
 ), stg AS (
   INSERT INTO staging.copart_raw (file_id, row_no, window_start_utc, lot_external_id, vin_raw,
                                   vin_normalized, source_updated_at, fields_total, fields_unknown)
@@ -106,25 +118,59 @@ WITH ins AS (
          vin_raw, vin_normalized, su_real, fields_total, fields_unknown
   FROM vinops_batch WHERE kind = 'row' AND lot_external_id IS NOT NULL
   ON CONFLICT (file_id, row_no) DO NOTHING
+), ins AS (
+  INSERT INTO raw.file_rows (file_id, row_no, kind, lot_external_id, digest, parse_error,
+                             kafka_partition, kafka_offset)
+  SELECT file_id, row_no, kind, lot_external_id, digest, parse_error, kafka_partition,
+         kafka_offset
+  FROM vinops_refs
+  ON CONFLICT (file_id, row_no) DO NOTHING
+  RETURNING file_id, kind
 )
 SELECT file_id, count(*)::int AS n, (count(*) FILTER (WHERE kind = 'malformed'))::int AS bad
 FROM ins GROUP BY file_id
 """
+
+# Contents already applied: their rows need no decode, mapping or core write.
+SQL_KNOWN_CONTENTS = """
+SELECT digest, fields_total, fields_unknown FROM raw.contents
+WHERE digest = ANY($1::bytea[]) AND kind = 'row'
+"""
+# Autocommitted before the batch's transaction, so a cached id never names a rolled-back row.
+SQL_LAYOUT = """
+WITH x AS (SELECT sha256(convert_to(array_to_json($1::text[])::text, 'UTF8')) AS digest),
+ins AS (
+  INSERT INTO raw.layouts (digest, names) SELECT digest, $1::text[] FROM x
+  ON CONFLICT (digest) DO NOTHING RETURNING layout_id
+)
+SELECT layout_id FROM ins
+UNION ALL SELECT l.layout_id FROM raw.layouts l JOIN x ON l.digest = x.digest
+LIMIT 1
+"""
+
+# Last write wins: a newer source time, or the same time and a larger content digest (a rule
+# that needs no arrival order; a version stored before the digest existed sorts lowest).
+_NEWER = (
+    "({t}.source_updated_at, COALESCE({t}.source_digest, ''::bytea))"
+    " < (EXCLUDED.source_updated_at, EXCLUDED.source_digest)"
+)
 
 # --- vehicles -------------------------------------------------------------------------
 # vin_raw keeps the first spelling ever seen; attributes are LWW, and an unknown (NULL) value
 # never erases a known one: a vehicle's make does not become unknown.
 SQL_VEHICLES = f"""
 INSERT INTO public.vehicles AS v (vin, vin_raw, check_digit_ok, {", ".join(VEHICLE_ATTRS)},
-                                  source_updated_at)
-SELECT vin_normalized, veh_vin_raw, check_digit_ok, {", ".join(VEHICLE_ATTRS)}, source_updated_at
+                                  source_updated_at, source_digest)
+SELECT vin_normalized, veh_vin_raw, check_digit_ok, {", ".join(VEHICLE_ATTRS)}, source_updated_at,
+       digest
 FROM vinops_batch WHERE veh_win ORDER BY vin_normalized
 ON CONFLICT (vin) DO UPDATE SET
   {", ".join(f"{c} = COALESCE(EXCLUDED.{c}, v.{c})" for c in VEHICLE_ATTRS)},
   check_digit_ok = EXCLUDED.check_digit_ok,
   source_updated_at = EXCLUDED.source_updated_at,
+  source_digest = EXCLUDED.source_digest,
   updated_at = now()
-WHERE v.source_updated_at IS NULL OR v.source_updated_at < EXCLUDED.source_updated_at
+WHERE v.source_updated_at IS NULL OR {_NEWER.format(t="v")}
 """
 
 # --- lots -----------------------------------------------------------------------------
@@ -136,16 +182,17 @@ _LOT_DESCRIPTION = ("year", "make", "model_group", "model_detail")
 # A newer version without a usable VIN keeps the stored VIN: unknown is not a change.
 SQL_LOTS = f"""
 WITH prev AS (
-  SELECT b.lot_external_id, p.vin, p.source_updated_at
+  SELECT b.lot_external_id, p.vin, p.source_updated_at, p.source_digest
   FROM vinops_batch b
-  CROSS JOIN LATERAL (SELECT l.vin, l.source_updated_at FROM public.lots l
+  CROSS JOIN LATERAL (SELECT l.vin, l.source_updated_at, l.source_digest FROM public.lots l
                       WHERE l.lot_external_id = b.lot_external_id OFFSET 0) p
   WHERE b.lot_win
 ), up AS (
   INSERT INTO public.lots AS l (lot_external_id, vin, vin_raw, {", ".join(_LOT_DATA)},
-                                {", ".join(_LOT_DESCRIPTION)}, source_file_id, source_row_no)
+                                {", ".join(_LOT_DESCRIPTION)}, source_file_id, source_row_no,
+                                source_digest)
   SELECT lot_external_id, vin_normalized, vin_raw, {", ".join(_LOT_DATA)},
-         {", ".join(_LOT_DESCRIPTION)}, file_id, row_no
+         {", ".join(_LOT_DESCRIPTION)}, file_id, row_no, digest
   FROM vinops_batch WHERE lot_win ORDER BY lot_external_id
   ON CONFLICT (lot_external_id) DO UPDATE SET
     {", ".join(f"{c} = EXCLUDED.{c}" for c in (*_LOT_DATA, *_LOT_DESCRIPTION))},
@@ -154,8 +201,9 @@ WITH prev AS (
                    ELSE EXCLUDED.vin_raw END,
     source_file_id = EXCLUDED.source_file_id,
     source_row_no = EXCLUDED.source_row_no,
+    source_digest = EXCLUDED.source_digest,
     updated_at = now()
-  WHERE l.source_updated_at < EXCLUDED.source_updated_at
+  WHERE {_NEWER.format(t="l")}
   RETURNING l.lot_external_id, l.vin, (l.xmax = 0) AS inserted
 ), changed AS (
   INSERT INTO audit.vin_conflicts (vin_raw, vin_normalized, lot_external_id, conflict_reason,
@@ -174,6 +222,7 @@ SELECT
   (SELECT count(*) FROM up WHERE NOT inserted)::int AS updated,
   (SELECT count(*) FROM vinops_batch b JOIN prev ON prev.lot_external_id = b.lot_external_id
     WHERE b.lot_win AND prev.source_updated_at = b.source_updated_at
+      AND prev.source_digest IS NOT DISTINCT FROM b.digest
       AND NOT EXISTS (SELECT 1 FROM up WHERE up.lot_external_id = b.lot_external_id))::int
     AS unchanged,
   (SELECT count(*) FROM changed)::int AS vin_changed
@@ -182,12 +231,12 @@ SELECT
 # --- sale events, images, VIN conflicts, parse errors ---------------------------------
 # spelling_differs compares with vehicles AFTER this batch's upsert: vin_raw is never updated,
 # so the stored spelling is the first one seen, in an earlier batch or earlier in this one.
-SQL_SIDE_TABLES = """
+SQL_SIDE_TABLES = f"""
 WITH se AS (
   INSERT INTO public.sale_events AS s (lot_id, vin, sale_date, auction_datetime_utc, status,
-                                       final_bid, currency_code, source_updated_at)
+                                       final_bid, currency_code, source_updated_at, source_digest)
   SELECT l.id, b.vin_normalized, b.sale_date, b.auction_datetime_utc, b.status, b.high_bid,
-         b.currency_code, b.source_updated_at
+         b.currency_code, b.source_updated_at, b.digest
   FROM vinops_batch b
   CROSS JOIN LATERAL (SELECT id FROM public.lots WHERE lot_external_id = b.lot_external_id
                       OFFSET 0) l
@@ -199,8 +248,9 @@ WITH se AS (
     final_bid = EXCLUDED.final_bid,
     currency_code = EXCLUDED.currency_code,
     source_updated_at = EXCLUDED.source_updated_at,
+    source_digest = EXCLUDED.source_digest,
     updated_at = now()
-  WHERE s.source_updated_at < EXCLUDED.source_updated_at
+  WHERE {_NEWER.format(t="s")}
   RETURNING 1
 ), im AS (
   INSERT INTO public.images (lot_id, vin, kind, url, storage_key)
@@ -326,24 +376,47 @@ def _vin_flag(row: RawRow) -> str | None:
     return None
 
 
-def _batch_records(batch: PreparedBatch) -> list[tuple[Any, ...]]:
-    """One tuple per row message, in BATCH_COLUMNS order."""
+def _refs_records(batch: PreparedBatch) -> list[tuple[Any, ...]]:
+    """One reference per row message, sorted by (file_id, row_no), in REFS_COLUMNS order."""
+    rows = sorted(batch.rows, key=lambda r: (r.meta.file_id.int, r.meta.row_no))
+    return [
+        (r.meta.file_id, r.meta.row_no, r.kind, r.lot_external_id, r.digest, r.parse_error,
+         r.message.partition, r.message.offset)
+        for r in rows
+    ]  # fmt: skip
+
+
+def _batch_records(
+    batch: PreparedBatch, layout_ids: Mapping[tuple[str, ...], int]
+) -> list[tuple[Any, ...]]:
+    """One tuple per row that brings a new content or a mapped row, in BATCH_COLUMNS order.
+
+    Each digest carries its body once: raw.contents is written with ON CONFLICT DO UPDATE,
+    which refuses to touch one row twice in a statement.
+    """
     lot_win = set(batch.winners.lots)
     veh_win = dict(batch.winners.vehicles)
     sale_win = set(batch.winners.sale_events)
     empty_lot = (None,) * (len(LOT_COLUMNS) - 3)
     empty_vehicle = (None,) * len(VEHICLE_ATTRS)
     records: list[tuple[Any, ...]] = []
+    bodies: set[bytes] = set()
     order = sorted(
         range(len(batch.rows)),
         key=lambda i: (batch.rows[i].meta.file_id.int, batch.rows[i].meta.row_no),
     )
     for i in order:
         row = batch.rows[i]
-        m, msg, meta = row.mapped, row.message, row.meta
+        m, meta = row.mapped, row.meta
+        body = row.body if row.digest not in bodies else None
+        if body is None and m is None:
+            continue
+        bodies.add(row.digest)
         head = (
-            meta.file_id, meta.row_no, row.kind, row.lot_external_id, row.payload,
-            row.parse_error, msg.topic, msg.partition, msg.offset,
+            meta.file_id, meta.row_no, row.kind, row.lot_external_id, row.digest,
+            "row" if m is not None else "malformed",
+            layout_ids[row.layout] if row.layout is not None and body is not None else None,
+            body,
         )  # fmt: skip
         if m is None:
             records.append(
@@ -405,6 +478,35 @@ class Sink:
         self._pool = pool
         self._group_id = group_id
         self._consumer = consumer_name
+        # Layout rows are never deleted: once resolved, an id holds for the process's life.
+        self._layout_ids: dict[tuple[str, ...], int] = {}
+
+    async def known_contents(self, digests: Sequence[bytes]) -> dict[bytes, tuple[int, int]]:
+        """Which of ``digests`` name contents already applied (with their field counts)."""
+        if not digests:
+            return {}
+        try:
+            async with self._pool.acquire() as conn:
+                rows = await conn.fetch(SQL_KNOWN_CONTENTS, list(set(digests)))
+        except _PG_ERRORS as exc:
+            raise translate_pg(exc) from exc
+        return {
+            bytes(r["digest"]): (int(r["fields_total"] or 0), int(r["fields_unknown"] or 0))
+            for r in rows
+        }
+
+    async def _resolve_layouts(self, conn: Any, batch: PreparedBatch) -> None:
+        for layout in {r.layout for r in batch.rows if r.layout is not None}:
+            if layout in self._layout_ids:
+                continue
+            layout_id = None
+            for _ in range(3):  # None: a concurrent first insert not yet visible; ask again
+                layout_id = await conn.fetchval(SQL_LAYOUT, list(layout))
+                if layout_id is not None:
+                    break
+            if layout_id is None:
+                raise TransientError("layout row not visible yet")
+            self._layout_ids[layout] = int(layout_id)
 
     async def ping(self) -> None:
         try:
@@ -425,8 +527,10 @@ class Sink:
 
     async def write(self, batch: PreparedBatch) -> BatchOutcome:
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                return await self._write(conn, batch)
+            async with self._pool.acquire() as conn:
+                await self._resolve_layouts(conn, batch)
+                async with conn.transaction():
+                    return await self._write(conn, batch)
         except IngestError:
             raise
         except _PG_ERRORS as exc:
@@ -449,11 +553,15 @@ class Sink:
         if batch.rows or batch.parse_errors:
             await conn.execute(CREATE_BATCH_TABLE)  # step 6 reads it even when empty
         if batch.rows:
-            # 2. One COPY of every row message into the session's temp table.
+            # 2. COPY a reference of every row message, and the new contents with their
+            #    mapped rows, into the session's temp tables.
             await conn.copy_records_to_table(
-                "vinops_batch", records=_batch_records(batch), columns=BATCH_COLUMNS
+                "vinops_refs", records=_refs_records(batch), columns=REFS_COLUMNS
             )
-            # 3. raw.rows + staging.copart_raw (one statement, two CTE inserts).
+            new = _batch_records(batch, self._layout_ids)
+            if new:
+                await conn.copy_records_to_table("vinops_batch", records=new, columns=BATCH_COLUMNS)
+            # 3. raw.contents + staging.copart_raw + raw.file_rows (one statement).
             for r in await conn.fetch(SQL_RAW_AND_STAGING):
                 per_file_rows[r["file_id"]] += r["n"]
                 per_file_errors[r["file_id"]] += r["bad"]

@@ -99,6 +99,7 @@ class BatchWriter:
             fields_total=outcome.fields_total,
             fields_unknown=outcome.fields_unknown,
         )
+        m.rows_unchanged.inc(batch.unchanged)
         m.commits.inc()
         m.last_commit.set(now)
         if outcome.newest_timestamp_ms is not None:

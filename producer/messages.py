@@ -13,7 +13,14 @@ from typing import NamedTuple
 
 import orjson
 
-from feed.contract import H_ROW_NO, RowKind, RowMeta, encode_malformed, malformed_key
+from feed.contract import (
+    H_ROW_NO,
+    RowKind,
+    RowMeta,
+    digest_header,
+    encode_malformed,
+    malformed_key,
+)
 from feed.dialects import Layout
 from producer.reader import Record
 
@@ -78,12 +85,10 @@ class MessageBuilder:
         if record.error is None and len(fields) == self._n:
             lot = fields[self._lot].strip()
             if lot:
-                return Message(
-                    lot.encode(),
-                    orjson.dumps(dict(zip(self.keys, fields, strict=False))),
-                    self._headers(RowKind.ROW, record.encoding, record.row_no),
-                    False,
-                )
+                value = orjson.dumps(dict(zip(self.keys, fields, strict=False)))
+                headers = self._headers(RowKind.ROW, record.encoding, record.row_no)
+                headers.append(digest_header(value))
+                return Message(lot.encode(), value, headers, False)
         return self.malformed(record)
 
     def malformed(self, record: Record) -> Message:
@@ -96,12 +101,10 @@ class MessageBuilder:
             reason = "empty lot number"
         lot = fields[self._lot].strip() if len(fields) > self._lot else ""
         key = lot.encode() if lot else malformed_key(self._sha256, record.row_no).encode()
-        return Message(
-            key,
-            encode_malformed(record.raw, reason, fields),
-            self._headers(RowKind.MALFORMED, record.encoding, record.row_no),
-            True,
-        )
+        value = encode_malformed(record.raw, reason, fields)
+        headers = self._headers(RowKind.MALFORMED, record.encoding, record.row_no)
+        headers.append(digest_header(value))
+        return Message(key, value, headers, True)
 
 
 def is_blank(record: Record) -> bool:

@@ -33,6 +33,7 @@ from feed.contract import (
     FileStarted,
     RowKind,
     RowMeta,
+    digest_header,
     encode_file_event,
 )
 from producer.batches import CODECS, CompressedBatch
@@ -220,17 +221,21 @@ class Publisher:
         # The row-number header is the only one that varies, besides kind and encoding
         # (the chunk's per-record flag): one template per flag, copied per record.
         templates = [
-            RowMeta(
-                file_id=feed.file_id,
-                sha256=feed.sha256,
-                row_no=0,
-                dialect=feed.layout.dialect,
-                kind=RowKind.MALFORMED if flag & MALFORMED_FLAG else RowKind.ROW,
-                encoding=CP1252 if flag & CP1252_FLAG else UTF8,
-            ).kafka_headers()
+            [
+                *RowMeta(
+                    file_id=feed.file_id,
+                    sha256=feed.sha256,
+                    row_no=0,
+                    dialect=feed.layout.dialect,
+                    kind=RowKind.MALFORMED if flag & MALFORMED_FLAG else RowKind.ROW,
+                    encoding=CP1252 if flag & CP1252_FLAG else UTF8,
+                ).kafka_headers(),
+                digest_header(b""),
+            ]
             for flag in range(4)
         ]
         row_at = [name for name, _ in templates[0]].index(H_ROW_NO)
+        digest_at = len(templates[0]) - 1
 
         async with chunks_of(feed.path, feed.layout, feed.file_id, feed.sha256) as chunks:
             async for chunk in chunks:
@@ -239,6 +244,7 @@ class Publisher:
                 ):
                     headers = templates[flag].copy()
                     headers[row_at] = (H_ROW_NO, b"%d" % row_no)
+                    headers[digest_at] = digest_header(value)
                     partition = partitions[(murmur2(key) & 0x7FFFFFFF) % n_partitions]
                     batch = builders.get(partition)
                     if batch is None:

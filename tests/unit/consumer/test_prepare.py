@@ -7,7 +7,7 @@ import datetime as dt
 
 from consumer.prepare import PreparedBatch, prepare, reject
 from consumer.records import Inbound
-from feed.contract import H_CONTRACT, file_id_for
+from feed.contract import H_CONTRACT, content_digest, file_id_for
 from tests.unit.consumer.feedrows import (
     FILES_TOPIC,
     ROW_TOPIC,
@@ -46,12 +46,15 @@ def test_newest_version_per_lot_wins_and_the_rest_count_stale() -> None:
     assert len(batch.rows) == 6  # every version still goes to raw.rows
 
 
-def test_ties_across_partitions_are_broken_by_partition_then_offset() -> None:
-    batch = run(
-        row_msg(member_row("1"), row_no=1, offset=50, partition=1),
-        row_msg(member_row("1"), row_no=2, offset=90, partition=0),
-    )
-    assert lots_won(batch) == {"1": 50}
+def test_equal_source_times_go_to_the_larger_digest_in_either_order() -> None:
+    a = row_msg(member_row("1", Make="FORD"), row_no=1, offset=50, partition=1)
+    b = row_msg(member_row("1", Make="HONDA"), row_no=2, offset=90, partition=0)
+    larger = max((a, b), key=lambda m: content_digest(m.value or b""))
+    for first, second in ((a, b), (b, a)):
+        batch = run(first, second)
+        (won,) = batch.winners.lots
+        assert batch.rows[won].message is larger
+        assert batch.rows[won].digest == content_digest(larger.value or b"")
 
 
 def test_vehicles_sale_events_and_images_are_deduped() -> None:
@@ -113,7 +116,7 @@ def test_malformed_and_undecodable_rows_are_kept_and_dead_lettered() -> None:
     file_id = file_id_for(sha_of("file-a"))
     assert batch.parse_errors[0].dedup_key == f"{file_id}:1"
     assert batch.parse_errors[0].raw == '1,"2'
-    assert '"raw"' in batch.rows[1].payload  # wrapped so the json column accepts it
+    assert '"raw"' in (batch.rows[1].body or "")  # wrapped so the json column accepts it
 
 
 def test_file_events_merge_per_file() -> None:
@@ -139,7 +142,7 @@ def test_nul_characters_never_reach_typed_columns() -> None:
     mapped = batch.rows[0].mapped
     assert mapped is not None
     assert "FORD" in mapped.vehicle
-    assert "\\u0000" in batch.rows[0].payload  # the raw layer keeps the original
+    assert "\\u0000" in (batch.rows[0].body or "")  # the raw layer keeps the original
 
 
 def test_reject_keeps_the_raw_row_and_records_the_refusal() -> None:
@@ -148,7 +151,7 @@ def test_reject_keeps_the_raw_row_and_records_the_refusal() -> None:
     (raw,) = batch.rows
     assert (raw.kind, raw.meta.row_no, raw.mapped) == ("malformed", 4, None)
     assert raw.parse_error == "ValueError: too long"
-    assert raw.payload.encode() == message.value
+    assert (raw.body or "").encode() == message.value
     assert batch.offsets == {(ROW_TOPIC, 0): 9}
     (record,) = batch.parse_errors
     assert record.reason == "constraint"

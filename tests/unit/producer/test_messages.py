@@ -6,7 +6,15 @@ import io
 
 import orjson
 
-from feed.contract import RowKind, RowMeta, decode_value, file_id_for, malformed_key
+from feed.contract import (
+    H_DIGEST,
+    RowKind,
+    RowMeta,
+    content_digest,
+    decode_value,
+    file_id_for,
+    malformed_key,
+)
 from feed.dialects import detect
 from producer.messages import MessageBuilder, is_blank, message_keys
 from producer.reader import CsvReader
@@ -68,7 +76,7 @@ def test_headers_equal_rowmeta_kafka_headers_byte_for_byte() -> None:
     builder = MessageBuilder(detect(reader.header), file_id_for(SHA), SHA)
     message = builder.build(next(reader.records()))
     expected = RowMeta(file_id_for(SHA), SHA, 1, "copart-member").kafka_headers()
-    assert message.headers == expected
+    assert message.headers == [*expected, (H_DIGEST, content_digest(message.value).hex().encode())]
     assert message.value == orjson.dumps(
         dict(
             zip(
