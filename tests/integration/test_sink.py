@@ -8,13 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import orjson
 import pytest
 import pytest_asyncio
 
-from consumer.prepare import PreparedBatch, prepare, reject
+from consumer.prepare import PreparedBatch, content_digests, prepare, reject
 from consumer.records import Inbound
 from consumer.sink import BatchOutcome, Sink
-from feed.contract import file_id_for
+from feed.contract import content_digest, file_id_for
 from tests.databases import FreshDb
 from tests.unit.consumer.feedrows import (
     FILES_TOPIC,
@@ -33,7 +34,8 @@ pytestmark = pytest.mark.integration
 
 GROUP = "vinops-test"
 TABLES = (
-    "raw.csv_files", "raw.rows", "staging.copart_raw", "public.vehicles", "public.lots",
+    "raw.csv_files", "raw.file_rows", "raw.contents", "staging.copart_raw", "public.vehicles",
+    "public.lots",
     "public.sale_events", "public.images", "audit.vin_conflicts", "audit.parse_errors",
     "audit.etl_runs", "ingest.consumer_offsets",
 )  # fmt: skip
@@ -66,6 +68,20 @@ async def one(conn: Any, sql: str, *args: object) -> asyncpg.Record:
     record: asyncpg.Record | None = await conn.fetchrow(sql, *args)
     assert record is not None, sql
     return record
+
+
+async def message_value(conn: Any, row_no: int) -> bytes:
+    """The message value of a row as the raw layer gives it back (layout + value array)."""
+    r = await one(
+        conn,
+        "SELECT c.body::text AS body, l.names FROM raw.file_rows f"
+        " JOIN raw.contents c ON c.digest = f.digest"
+        " LEFT JOIN raw.layouts l ON l.layout_id = c.layout_id WHERE f.row_no = $1",
+        row_no,
+    )
+    if r["names"] is None:
+        return str(r["body"]).encode()
+    return orjson.dumps(dict(zip(r["names"], orjson.loads(r["body"]), strict=True)))
 
 
 async def dump(pool: asyncpg.Pool) -> dict[str, list[Any]]:
@@ -141,12 +157,10 @@ async def test_rows_land_in_every_table_with_typed_values(sink: Sink, pool: asyn
             ("thumbnail", "https://cs.copart.com/v1/AUTH_svc.pdoc00001/PIX243/26519090.JPG",
              "cs.copart.com/v1/AUTH_svc.pdoc00001/PIX243/26519090.JPG"),
         ]  # fmt: skip
-        raw = await one(
-            conn, "SELECT kind, payload::text AS p, kafka_offset FROM raw.rows WHERE row_no = 1"
-        )
+        raw = await one(conn, "SELECT kind, kafka_offset FROM raw.file_rows WHERE row_no = 1")
         assert raw["kind"] == "row"
         assert raw["kafka_offset"] == 0
-        assert raw["p"].encode() == messages[1].value  # passed through byte for byte
+        assert await message_value(conn, 1) == messages[1].value  # rebuilt byte for byte
         staged = await one(conn, "SELECT * FROM staging.copart_raw WHERE row_no = 1")
         assert (staged["fields_total"], staged["fields_unknown"]) == (48, 3)
         assert staged["window_start_utc"] == dt.datetime(2020, 6, 6, 7, tzinfo=dt.UTC)
@@ -173,7 +187,7 @@ async def test_lww_newer_then_older_keeps_newer_and_counts_stale(
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT status FROM public.lots") == "On Approval"
         # the older version is still recorded losslessly
-        assert await conn.fetchval("SELECT count(*) FROM raw.rows") == 2
+        assert await conn.fetchval("SELECT count(*) FROM raw.file_rows") == 2
     newest = member_row("1", "2020-06-08T00:00:00Z", **{"Sale Status": "On Minimum Bid"})
     out = await write(sink, [row_msg(newest, file="file-c", row_no=1, offset=2)])
     assert out.rows == outcome(updated=1)
@@ -184,22 +198,44 @@ async def test_same_lot_twice_in_one_batch_newest_wins(sink: Sink, pool: asyncpg
     older = member_row("7", "2021-01-01T00:00:00Z", Odometer="100.0")
     tie = member_row("8", "2021-01-01T00:00:00Z", Odometer="1.0")
     tie_later = member_row("8", "2021-01-01T00:00:00Z", Odometer="2.0")
-    out = await write(
-        sink,
-        [
-            row_msg(newer, row_no=1, offset=0),
-            row_msg(older, row_no=2, offset=1),
-            row_msg(tie, row_no=3, offset=2),
-            row_msg(tie_later, row_no=4, offset=3),
-        ],
-    )
+    messages = [
+        row_msg(newer, row_no=1, offset=0),
+        row_msg(older, row_no=2, offset=1),
+        row_msg(tie, row_no=3, offset=2),
+        row_msg(tie_later, row_no=4, offset=3),
+    ]
+    out = await write(sink, messages)
     assert out.rows == outcome(inserted=2, stale=2)
     async with pool.acquire() as conn:
         got = {
             r[0]: r[1]
             for r in await conn.fetch("SELECT lot_external_id, odometer FROM public.lots")
         }
-    assert got == {"7": 200, "8": 2}  # ties: the later offset wins
+    tie_winner = max(messages[2:], key=lambda m: content_digest(m.value or b""))
+    assert got == {"7": 200, "8": 1 if tie_winner is messages[2] else 2}  # ties: larger digest
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)], ids=["a-then-b", "b-then-a"])
+async def test_equal_source_times_end_the_same_in_either_arrival_order(
+    sink: Sink, pool: asyncpg.Pool, order: tuple[int, int]
+) -> None:
+    # The same two versions of one lot (same source time), one batch each, in both orders:
+    # the stored lot is the larger digest's version either way, never the last arrival's.
+    versions = [
+        member_row("91", "2021-03-01T00:00:00Z", Odometer=odo, **{"Sale Status": status})
+        for odo, status in (("10.0", "Pure Sale"), ("20.0", "On Approval"))
+    ]
+    msgs = [row_msg(versions[i], file=f"file-{i}", row_no=1, offset=i) for i in (0, 1)]
+    for i in order:
+        await write(sink, [msgs[i]])
+    best = max(msgs, key=lambda m: content_digest(m.value or b""))
+    best_row = orjson.loads(best.value or b"{}")
+    async with pool.acquire() as conn:
+        lot = await one(conn, "SELECT odometer, status, source_digest FROM public.lots")
+    assert (lot["odometer"], lot["status"]) == (
+        int(float(best_row["Odometer"])), best_row["Sale Status"]
+    )  # fmt: skip
+    assert bytes(lot["source_digest"]) == content_digest(best.value or b"")
 
 
 async def test_replaying_a_batch_changes_nothing(sink: Sink, pool: asyncpg.Pool) -> None:
@@ -240,7 +276,9 @@ async def test_malformed_and_undecodable_rows_are_recorded(sink: Sink, pool: asy
     }  # fmt: skip
     assert out.raw_rows_inserted == 3
     async with pool.acquire() as conn:
-        raw = await conn.fetch("SELECT row_no, kind, parse_error FROM raw.rows ORDER BY row_no")
+        raw = await conn.fetch(
+            "SELECT row_no, kind, parse_error FROM raw.file_rows ORDER BY row_no"
+        )
         assert [(r["row_no"], r["kind"]) for r in raw] == [
             (1, "malformed"), (2, "malformed"), (3, "malformed")
         ]  # fmt: skip
@@ -348,5 +386,74 @@ async def test_nul_in_a_cell_is_dropped_from_typed_columns_but_kept_raw(
     async with pool.acquire() as conn:
         lot = await one(conn, "SELECT make, special_note FROM public.lots")
         assert (lot["make"], lot["special_note"]) == ("FORD", "AB")
-        raw = await one(conn, "SELECT payload::text AS p FROM raw.rows")
-        assert raw["p"].encode() == message.value  # the raw layer keeps the original
+        assert await message_value(conn, 1) == message.value  # the raw layer keeps the original
+
+
+async def write_known(sink: Sink, messages: Sequence[Inbound]) -> PreparedBatch:
+    """What the service does: look up the announced digests, then prepare and write."""
+    known = await sink.known_contents(content_digests(messages, ROW_TOPIC))
+    batch = prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
+    await sink.write(batch)
+    return batch
+
+
+async def test_a_repeated_snapshot_writes_only_what_changed(sink: Sink, pool: asyncpg.Pool) -> None:
+    lots = ("1", "2", "3")
+    first = [member_row(lot, "2021-05-01T00:00:00Z", Odometer="1.0") for lot in lots]
+    second = [*first]
+    second[1] = member_row("2", "2021-05-02T00:00:00Z", Odometer="2.0")  # the one change
+
+    def snapshot(file: str, rows: list[dict[str, str]], base: int) -> list[Inbound]:
+        return [
+            started_msg(file=file, offset=base),
+            *(row_msg(r, file=file, row_no=i + 1, offset=base + i) for i, r in enumerate(rows)),
+            completed_msg(rows=len(rows), file=file, offset=base + 1),
+        ]
+
+    one_batch = await write_known(sink, snapshot("snap-1", first, 0))
+    assert one_batch.unchanged == 0
+    async with pool.acquire() as conn:
+        before = {
+            r[0]: r[1]
+            for r in await conn.fetch("SELECT lot_external_id, updated_at FROM public.lots")
+        }
+    two_batch = await write_known(sink, snapshot("snap-2", second, 10))
+    assert two_batch.unchanged == 2
+    assert [r.mapped is not None for r in two_batch.rows] == [False, True, False]
+    async with pool.acquire() as conn:
+        after = {
+            r[0]: r[1]
+            for r in await conn.fetch("SELECT lot_external_id, updated_at FROM public.lots")
+        }
+        assert after["1"] == before["1"]
+        assert after["3"] == before["3"]
+        assert after["2"] > before["2"]
+        assert (
+            await conn.fetchval("SELECT odometer FROM public.lots WHERE lot_external_id = '2'") == 2
+        )
+        assert await conn.fetchval("SELECT count(*) FROM raw.file_rows") == 6
+        assert await conn.fetchval("SELECT count(*) FROM raw.contents") == 4
+        assert await conn.fetchval("SELECT count(*) FROM staging.copart_raw") == 4
+        counts = {
+            r["path"]: (r["rows_ingested"], r["rows_ok"], r["lots_touched"], r["run_status"])
+            for r in await conn.fetch("SELECT * FROM audit.v_ingest_count")
+        }
+        assert counts == {
+            "/data/snap-1.csv": (3, 3, 3, "completed"),
+            "/data/snap-2.csv": (3, 3, 3, "completed"),
+        }
+        rates = {
+            r["file_id"]: (r["rows"], r["fields_total"], r["fields_unknown"])
+            for r in await conn.fetch(
+                "SELECT file_id, sum(rows) AS rows, sum(fields_total) AS fields_total,"
+                " sum(fields_unknown) AS fields_unknown FROM audit.v_unknown_rate GROUP BY 1"
+            )
+        }
+        one_id, two_id = file_id_for(sha_of("snap-1")), file_id_for(sha_of("snap-2"))
+        assert rates[one_id] == rates[two_id]  # a repeated row keeps its unknown-field count
+        assert rates[one_id][0] == 3
+        payloads = await conn.fetch(
+            "SELECT row_no, payload::text AS p FROM raw.v_rows WHERE file_id = $1 ORDER BY 2",
+            two_id,
+        )
+        assert [orjson.loads(r["p"]) for r in sorted(payloads, key=lambda r: r["row_no"])] == second

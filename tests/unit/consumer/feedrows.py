@@ -14,6 +14,7 @@ from feed.contract import (
     FileStarted,
     RowKind,
     RowMeta,
+    digest_header,
     encode_file_event,
     encode_malformed,
     encode_row,
@@ -79,7 +80,7 @@ def row_msg(
     key = values.get("Lot number", "") if isinstance(values, Mapping) else ""
     return Inbound(
         topic=ROW_TOPIC, partition=partition, offset=offset, key=str(key).encode(), value=value,
-        headers=tuple(meta.kafka_headers()) if headers is None else headers,
+        headers=(*meta.kafka_headers(), digest_header(value)) if headers is None else headers,
         timestamp_ms=timestamp_ms + offset,
     )  # fmt: skip
 

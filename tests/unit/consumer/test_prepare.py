@@ -37,12 +37,13 @@ def test_newest_version_per_lot_wins_and_the_rest_count_stale() -> None:
         row_msg(member_row("1", "2020-06-07T00:00:00Z"), row_no=1, offset=10),
         row_msg(member_row("1", "2020-06-06T00:00:00Z"), row_no=2, offset=11),
         row_msg(member_row("2", "2020-06-06T00:00:00Z"), row_no=3, offset=12),
-        row_msg(member_row("2", "2020-06-06T00:00:00Z"), row_no=4, offset=13),  # tie
+        row_msg(member_row("2", "2020-06-06T00:00:00Z"), row_no=4, offset=13),  # same content
         row_msg(member_row("3", "garbage"), row_no=5, offset=14),  # unknown time
         row_msg(member_row("3", "1999-01-01T00:00:00Z"), row_no=6, offset=15),
     )
-    assert lots_won(batch) == {"1": 10, "2": 13, "3": 15}
-    assert batch.deduped_stale == 3
+    assert lots_won(batch) == {"1": 10, "2": 12, "3": 15}
+    assert batch.deduped_stale == 2
+    assert batch.unchanged == 1  # a repeat of a content of this batch is only referenced
     assert len(batch.rows) == 6  # every version still goes to raw.rows
 
 
