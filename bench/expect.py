@@ -10,7 +10,7 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class Expected:
-    rows: int  # physical records: every one must land in raw.rows
+    rows: int  # physical records: every one must land in raw.file_rows
     good: int  # records with the header's field count
     lots: frozenset[str]  # distinct lot numbers of good records: public.lots rows
 

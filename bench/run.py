@@ -5,7 +5,7 @@
 Prints a table with PASS/MISS per target (information: timing never fails a run), writes
 bench/out/results-<timestamp>.json, latest.json and chart.png (full runs also
 docs/bench-chart.png). Exit status: 0, or 1 when a scenario crashed or a row count was
-wrong (raw.rows != rows published, lots != distinct good lots).
+wrong (raw.file_rows != rows published, lots != distinct good lots).
 """
 
 from __future__ import annotations

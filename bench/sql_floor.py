@@ -4,7 +4,7 @@ What the floor includes: every row of the file turned into exactly the messages 
 producer would send (``producer`` reader and message builder, plus the files-topic
 ``started``/``completed`` events), cut into batches of the consumer's default size,
 prepared by the consumer's ``prepare()`` and written by the consumer's ``Sink.write`` (one
-transaction per batch: COPY into a temp table, then the set-based upserts into raw.rows,
+transaction per batch: COPY into temp tables, then the set-based upserts into the raw layer,
 staging, vehicles, lots, sale events, images, audit, runs and offsets). It excludes Kafka
 (no fetch, no produce, no network) and runs strictly one step after the other.
 

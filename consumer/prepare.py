@@ -1,6 +1,6 @@
 """Decode, map and dedupe one batch of Kafka records (pure, no I/O).
 
-Every row message with usable headers becomes exactly one ``RawRow`` (raw.rows is lossless,
+Every row message with usable headers becomes exactly one ``RawRow`` (the raw layer is lossless,
 malformed and undecodable rows included). For the core upserts only the newest version per
 key survives: Postgres refuses to update one row twice in one INSERT ... ON CONFLICT.
 """
@@ -193,7 +193,7 @@ def reject(
 ) -> PreparedBatch:
     """Messages the database refused (after bisecting): raw rows, parse_errors, offsets, DLQ.
 
-    A refused row of a file still lands in raw.rows (lossless), as ``malformed`` with the
+    A refused row of a file still lands in raw.file_rows (lossless), as ``malformed`` with the
     database's reason; only its core upserts are skipped.
     """
     text = f"{type(error).__name__}: {_one_line(error)}"
@@ -357,7 +357,7 @@ class _Builder:
         payload = message.value.decode("utf-8") if message.value is not None else "{}"
         original = values
         if message.value is not None and b"\\u0000" in message.value:
-            # PostgreSQL text cannot hold NUL: typed columns drop it (raw.rows keeps the JSON).
+            # PostgreSQL text cannot hold NUL: typed columns drop it (the raw layer keeps the JSON).
             values = {
                 k: c.replace("\x00", "") if isinstance(c, str) else c for k, c in values.items()
             }

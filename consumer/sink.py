@@ -296,7 +296,7 @@ SELECT (SELECT count(*) FROM se)::int AS sale_events,
 
 # --- runs + offsets -------------------------------------------------------------------
 # A run completes when every published row of its file is recorded (rows_processed counts
-# raw.rows inserted + rejected rows, each exactly once since both inserts are idempotent).
+# raw.file_rows inserted + rejected rows, each exactly once since both inserts are idempotent).
 # 'failed' on an 'aborted' event unless already completed. GREATEST on offsets: a zombie
 # batch after a rebalance can never move a partition back.
 _DONE = (
@@ -544,7 +544,7 @@ class Sink:
         per_file_errors: collections.Counter[uuid.UUID] = collections.Counter()
         raw_inserted = 0
 
-        # 1. Files first: raw.rows and the runs reference them.
+        # 1. Files first: raw.file_rows and the runs reference them.
         if any(not f.has_event for f in batch.files):
             await conn.execute(SQL_FILES_CREATE, *_files_params(batch, events=False))
         if any(f.has_event for f in batch.files):

@@ -39,7 +39,7 @@ psql "$VINOPS_PG_DSN" -P pager=off -c "
          (SELECT count(*) FROM public.vehicles)        AS vehicles,
          (SELECT count(*) FROM public.sale_events)     AS sale_events,
          (SELECT count(*) FROM public.images)          AS images,
-         (SELECT count(*) FROM raw.rows)               AS raw_rows,
+         (SELECT count(*) FROM raw.file_rows)               AS raw_rows,
          (SELECT count(*) FROM audit.parse_errors)     AS parse_errors,
          (SELECT count(*) FROM audit.vin_conflicts)    AS vin_conflicts"
 "$bin/consumer" status

@@ -2,7 +2,7 @@
 
 Every dialect maps its headers onto one set of canonical field names (``FIELDS``); the
 consumer types and stores those. Columns a dialect does not know are kept losslessly in
-the message (and in ``raw.rows``) but are not mapped.
+the message (and in the raw layer) but are not mapped.
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ def throughput_panels() -> list[Json]:
             2,
             "Parse errors and dead letters / s",
             about=(
-                "Rows that failed to parse (kept in raw.rows and audit.parse_errors) and "
+                "Rows that failed to parse (kept in the raw layer and audit.parse_errors) and "
                 "messages sent to the dead-letter topic, by reason."
             ),
             targets=[

@@ -83,7 +83,7 @@ async def db_counts(db: Database) -> dict[str, Any]:
     conn = await asyncpg.connect(db.admin_dsn)
     try:
         row = await conn.fetchrow(
-            """SELECT (SELECT count(*) FROM raw.rows) AS raw_rows,
+            """SELECT (SELECT count(*) FROM raw.file_rows) AS raw_rows,
                       (SELECT count(*) FROM public.lots) AS lots,
                       (SELECT count(*) FROM audit.parse_errors) AS parse_errors,
                       (SELECT extract(epoch FROM max(updated_at))
@@ -97,7 +97,7 @@ async def db_counts(db: Database) -> dict[str, Any]:
 def check_counts(ctx: Ctx, name: str, counts: dict[str, Any], exp: Expected) -> bool:
     ok = True
     if counts.get("raw_rows") != exp.rows:
-        ctx.fail(f"{name}: raw.rows {counts.get('raw_rows')} != rows published {exp.rows}")
+        ctx.fail(f"{name}: raw.file_rows {counts.get('raw_rows')} != rows published {exp.rows}")
         ok = False
     if counts.get("lots") != len(exp.lots):
         ctx.fail(f"{name}: lots {counts.get('lots')} != distinct good lots {len(exp.lots)}")

@@ -162,7 +162,7 @@ async def run(ctx: Ctx) -> Result:
         finally:
             await consumer.stop()
         if counts.get("raw_rows") != sent:
-            ctx.fail(f"latency: raw.rows {counts.get('raw_rows')} != rows published {sent}")
+            ctx.fail(f"latency: raw.file_rows {counts.get('raw_rows')} != rows published {sent}")
         p50, p50_le = quantile(hist, 0.50)
         p99, p99_le = quantile(hist, 0.99)
         max_le = next((b for b, c in hist if hist and c >= hist[-1][1]), None)

@@ -30,7 +30,7 @@ _VOLATILE_BY_TABLE = {
 }
 TABLES = (
     "public.vehicles", "public.lots", "public.sale_events", "public.images", "raw.csv_files",
-    "raw.rows", "staging.copart_raw", "audit.vin_conflicts", "audit.parse_errors",
+    "raw.file_rows", "staging.copart_raw", "audit.vin_conflicts", "audit.parse_errors",
     "audit.etl_runs",
 )  # fmt: skip
 

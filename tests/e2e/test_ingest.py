@@ -31,9 +31,9 @@ async def test_multi_file_ingest_lands_exactly(harness: Harness, feed: Feed) -> 
     dsn = harness.admin_dsn
 
     # raw layer: every physical row exactly once, malformed ones included
-    assert await count(dsn, "SELECT count(*) FROM raw.rows") == len(rows) == 83
-    assert await count(dsn, "SELECT count(*) FROM raw.rows WHERE kind = 'malformed'") == 2
-    assert await count(dsn, "SELECT count(DISTINCT (file_id, row_no)) FROM raw.rows") == 83
+    assert await count(dsn, "SELECT count(*) FROM raw.file_rows") == len(rows) == 83
+    assert await count(dsn, "SELECT count(*) FROM raw.file_rows WHERE kind = 'malformed'") == 2
+    assert await count(dsn, "SELECT count(DISTINCT (file_id, row_no)) FROM raw.file_rows") == 83
     assert await count(dsn, "SELECT count(*) FROM staging.copart_raw") == len(good)
 
     # lots: one per lot number, last write (by source time) wins
@@ -122,7 +122,7 @@ async def test_republish_and_replay_change_nothing(harness: Harness, feed: Feed)
     harness.publish([feed.files[n] for n in ("A", "B", "C", "D")])
     harness.consume()
     before = await dump(harness.admin_dsn)
-    assert len(before["raw.rows"]) == 88
+    assert len(before["raw.file_rows"]) == 88
 
     harness.publish([feed.files["D"]])  # same bytes again: a no-op by default
     harness.publish([feed.files["A"], feed.files["D"]], force=True)  # re-sent on purpose

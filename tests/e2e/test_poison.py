@@ -55,8 +55,8 @@ async def test_poison_is_isolated(harness: Harness, feed: Feed) -> None:
     port = free_port()
     proc = harness.start(extra=["--metrics-port", str(port)])
     rows = len(feed.of(("A", "B")))
-    # every published row lands in raw.rows, the refused one too (lossless)
-    await wait_count(harness.admin_dsn, "SELECT count(*) FROM raw.rows", rows)
+    # every published row lands in raw.file_rows, the refused one too (lossless)
+    await wait_count(harness.admin_dsn, "SELECT count(*) FROM raw.file_rows", rows)
     await wait_count(harness.admin_dsn, "SELECT count(*) FROM audit.parse_errors", 2 + 3 + 1)
     await asyncio.sleep(1)
     assert await asyncio.to_thread(_status, f"http://127.0.0.1:{port}/healthz") == 200
@@ -79,7 +79,7 @@ async def test_poison_is_isolated(harness: Harness, feed: Feed) -> None:
     )
     refused = await count(
         harness.admin_dsn,
-        "SELECT count(*) FROM raw.rows WHERE lot_external_id = '33' AND kind = 'malformed'"
+        "SELECT count(*) FROM raw.file_rows WHERE lot_external_id = '33' AND kind = 'malformed'"
         " AND parse_error LIKE '%t_poison%'",
     )
     assert refused == 1

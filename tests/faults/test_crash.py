@@ -18,7 +18,7 @@ KILLS = 5
 
 async def test_sigkill_at_random_moments_changes_nothing(big: Harness, big_topic: BigTopic) -> None:
     rng = random.Random(20240601)
-    raw = "SELECT count(*) FROM raw.rows"
+    raw = "SELECT count(*) FROM raw.file_rows"
     for _ in range(KILLS):
         before = await count(big.admin_dsn, raw)
         proc = big.start()

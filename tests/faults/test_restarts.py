@@ -12,7 +12,7 @@ from tests.kafka import read_topic
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.timeout(600)]
 
-RAW = "SELECT count(*) FROM raw.rows"
+RAW = "SELECT count(*) FROM raw.file_rows"
 
 
 def _stack(command: str) -> None:

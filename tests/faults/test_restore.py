@@ -19,7 +19,7 @@ from tests.faults.conftest import BigTopic
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.timeout(600)]
 
-RAW = "SELECT count(*) FROM raw.rows"
+RAW = "SELECT count(*) FROM raw.file_rows"
 
 
 async def test_a_restored_database_is_refilled_from_its_own_offsets(  # noqa: PLR0917 - fixtures

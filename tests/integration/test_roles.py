@@ -51,7 +51,7 @@ async def as_etl(fresh_db: FreshDb) -> AsyncIterator[asyncpg.Connection]:
 
 async def test_app_ro_cannot_write_anywhere(as_app_ro: asyncpg.Connection) -> None:
     tables = await our_tables(as_app_ro)
-    assert len(tables) == 12
+    assert len(tables) == 15
     for schema, table, column in tables:
         name = f'"{schema}"."{table}"'
         for sql in (
@@ -67,8 +67,9 @@ async def test_app_ro_cannot_write_anywhere(as_app_ro: asyncpg.Connection) -> No
 async def test_app_ro_reads_public_only(as_app_ro: asyncpg.Connection) -> None:
     for table in ("vehicles", "lots", "sale_events", "images"):
         assert await as_app_ro.fetchval(f"SELECT count(*) FROM public.{table}") == 0
-    for name in ("raw.rows", "raw.csv_files", "staging.copart_raw", "audit.parse_errors",
-                 "audit.v_ingest_count", "ingest.consumer_offsets"):  # fmt: skip
+    for name in ("raw.file_rows", "raw.contents", "raw.v_rows", "raw.csv_files",
+                 "staging.copart_raw", "audit.parse_errors", "audit.v_ingest_count",
+                 "ingest.consumer_offsets"):  # fmt: skip
         with pytest.raises(DENIED):
             await as_app_ro.fetchval(f"SELECT count(*) FROM {name}")
 
@@ -112,8 +113,12 @@ async def test_etl_writes_the_data_it_owns(as_etl: asyncpg.Connection) -> None:
             "INSERT INTO raw.csv_files (file_id, sha256) VALUES ($1, $2)", file_id, "ab" * 32
         )
         await as_etl.execute(
-            "INSERT INTO raw.rows (file_id, row_no, kind, lot_external_id, payload) "
-            "VALUES ($1, 1, 'row', '26519090', '{\"Lot number\": \"26519090\"}')",
+            "INSERT INTO raw.contents (digest, kind, body) VALUES "
+            "('\\x00112233445566778899aabbccddeeff', 'row', '{\"Lot number\": \"26519090\"}')"
+        )
+        await as_etl.execute(
+            "INSERT INTO raw.file_rows (file_id, row_no, kind, lot_external_id, digest) "
+            "VALUES ($1, 1, 'row', '26519090', '\\x00112233445566778899aabbccddeeff')",
             file_id,
         )
         await as_etl.execute(
@@ -152,7 +157,12 @@ async def test_etl_writes_the_data_it_owns(as_etl: asyncpg.Connection) -> None:
     with pytest.raises(DENIED):
         await as_etl.execute("DELETE FROM public.lots")
     with pytest.raises(DENIED):
-        await as_etl.execute("DELETE FROM raw.rows")
+        await as_etl.execute("DELETE FROM raw.file_rows")
+    with pytest.raises(DENIED):
+        await as_etl.execute("DELETE FROM raw.contents")
+    with pytest.raises(DENIED):  # the legacy layout is read-only since 0015
+        await as_etl.execute("INSERT INTO raw.rows_legacy (file_id, row_no, kind, payload) "
+                             "SELECT file_id, row_no, kind, '{}' FROM raw.file_rows")  # fmt: skip
     with pytest.raises(DENIED):
         await as_etl.execute("INSERT INTO ingest.schema_migrations (id, file, sha256) "
                              "VALUES ('9999', 'x', 'x')")  # fmt: skip
