@@ -129,14 +129,21 @@ def throughput_panels() -> list[Json]:
             "Rows ingested / s by outcome",
             about=(
                 "Rows applied to public.lots per second: inserted, updated, unchanged (same "
-                "data) and stale (older source_updated_at than stored, skipped)."
+                "data) and stale (older source_updated_at than stored, skipped); and rows "
+                "whose whole content was already applied (a repeated snapshot's unchanged "
+                "rows): only referenced in the raw layer, never decoded or written again."
             ),
             targets=[
                 target(
                     "A",
                     f"sum by (outcome) ({rate('vinops_ingested_rows_total')})",
                     "{{outcome}}",
-                )
+                ),
+                target(
+                    "B",
+                    f"sum({rate('vinops_rows_unchanged_total')})",
+                    "unchanged content (skipped)",
+                ),
             ],
             unit="ops",
             pos=grid(0, 1, 12),

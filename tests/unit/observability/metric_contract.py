@@ -36,6 +36,7 @@ CONSUMER_METRICS = frozenset(
         "vinops_etl_runs_stuck",
         "vinops_consumer_ready",
         "vinops_offset_gaps_total",
+        "vinops_rows_unchanged_total",
     }
 )
 METRIC_NAME = re.compile(r"\bvinops_[a-z_]+\b")
