@@ -51,7 +51,8 @@ class Feed:
 
 
 def winners(rows: Sequence[Row]) -> dict[str, Row]:
-    """The version of each lot that must stand: greatest source time (later row on ties)."""
+    """The version of each lot that must stand: greatest source time (this feed has no two
+    different versions with one source time; the sink gives those to the larger digest)."""
     best: dict[str, Row] = {}
     for r in rows:
         if r.malformed or r.lot is None or r.updated_at is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
@@ -11,10 +12,15 @@ import asyncpg
 import orjson
 import pytest
 import pytest_asyncio
+from prometheus_client import CollectorRegistry
 
+from consumer import errors
+from consumer.dlq import DeadLetterSender
+from consumer.metrics import Metrics
 from consumer.prepare import PreparedBatch, content_digests, prepare, reject
 from consumer.records import Inbound
 from consumer.sink import BatchOutcome, Sink
+from consumer.writer import BatchWriter
 from feed.contract import content_digest, file_id_for
 from tests.databases import FreshDb
 from tests.unit.consumer.feedrows import (
@@ -457,3 +463,29 @@ async def test_a_repeated_snapshot_writes_only_what_changed(sink: Sink, pool: as
             two_id,
         )
         assert [orjson.loads(r["p"]) for r in sorted(payloads, key=lambda r: r["row_no"])] == second
+
+
+async def test_a_batch_touching_one_row_twice_is_bisected_not_retried(
+    sink: Sink, pool: asyncpg.Pool, kafka_bootstrap: str
+) -> None:
+    # Two winners for one lot (what a dedupe defect would produce): PostgreSQL refuses the
+    # upsert with SQLSTATE 21000. It must be a data error, which the writer bisects.
+    a = row_msg(member_row("5", Odometer="1.0"), row_no=1, offset=0)
+    b = row_msg(member_row("5", Odometer="2.0"), row_no=2, offset=1)
+    batch = batch_of([a, b])
+    broken = dataclasses.replace(batch, winners=dataclasses.replace(batch.winners, lots=(0, 1)))
+    with pytest.raises(errors.DataError) as caught:
+        await sink.write(broken)
+    assert getattr(caught.value.__cause__, "sqlstate", None) == "21000"
+    metrics = Metrics(CollectorRegistry())
+    dlq = DeadLetterSender(kafka_bootstrap, "vinops.test.unused.dlq", "test")  # no letters here
+    await dlq.start()
+    try:
+        writer = BatchWriter(sink, dlq, metrics, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
+        offsets = await writer.write([a, b], set(), broken)
+    finally:
+        await dlq.stop()
+    assert offsets == {(ROW_TOPIC, 0): 2}
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM public.lots") == 1
+        assert await conn.fetchval("SELECT count(*) FROM raw.file_rows") == 2

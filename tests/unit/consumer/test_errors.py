@@ -49,6 +49,7 @@ def test_transient(exc: BaseException) -> None:
         asyncpg.exceptions.NumericValueOutOfRangeError("x"),  # 22003
         asyncpg.exceptions.StringDataRightTruncationError("x"),  # 22001
         asyncpg.exceptions.CharacterNotInRepertoireError("x"),  # 22021
+        asyncpg.exceptions.CardinalityViolationError("x"),  # 21000: ON CONFLICT hit a row twice
         ClientDataError("invalid input for query argument $1"),
     ],
 )
