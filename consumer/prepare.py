@@ -43,7 +43,6 @@ from feed.contract import (
 _REQUIRED_HEADERS = (H_FILE_ID, H_SHA256, H_ROW_NO, H_DIALECT)
 # Contents already applied to the core tables: digest -> (fields_total, fields_unknown).
 Known = Mapping[bytes, tuple[int, int]]
-_META_HEADERS = (H_FILE_ID, H_SHA256, H_DIALECT, H_KIND, H_ENCODING, H_CONTRACT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +262,9 @@ class _Builder:
 
     def meta(self, found: Mapping[str, bytes], message: Inbound) -> RowMeta:
         """``RowMeta.from_kafka_headers``, reusing what an earlier row of the file parsed."""
-        key = tuple(found.get(h) for h in _META_HEADERS)
+        get = found.get  # spelled out: this runs for every row of a batch
+        key = (get(H_FILE_ID), get(H_SHA256), get(H_DIALECT), get(H_KIND), get(H_ENCODING),
+               get(H_CONTRACT))  # fmt: skip
         known = self._metas.get(key)
         if known is not None:
             try:

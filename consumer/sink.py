@@ -402,7 +402,7 @@ def _batch_records(
     records: list[tuple[Any, ...]] = []
     bodies: set[bytes] = set()
     order = sorted(
-        range(len(batch.rows)),
+        (i for i, r in enumerate(batch.rows) if r.body is not None or r.mapped is not None),
         key=lambda i: (batch.rows[i].meta.file_id.int, batch.rows[i].meta.row_no),
     )
     for i in order:
