@@ -18,6 +18,7 @@ from consumer.mapping import EPOCH, MappedRow, RowProblemError, map_row
 from consumer.records import Inbound
 from feed.contract import (
     CONTRACT_VERSION,
+    DEFAULT_MAX_ROW_BYTES,
     H_CONTRACT,
     H_DIALECT,
     H_ENCODING,
@@ -231,7 +232,8 @@ def _files_of_rejects(
 class _Builder:
     """Accumulates one batch; ``prepare`` drives it message by message."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_row_bytes: int = DEFAULT_MAX_ROW_BYTES) -> None:
+        self.max_row_bytes = max_row_bytes
         self.rows: list[RawRow] = []
         self.parse_errors: list[ParseErrorRecord] = []
         self.dead: list[DeadLetter] = []
@@ -317,6 +319,9 @@ class _Builder:
             self.reject(message, "bad_value", exc, trusted_headers=False)
             return
         self.touch_file(meta)
+        if message.value is not None and len(message.value) > self.max_row_bytes:
+            self._oversized(message, meta, message.value)
+            return
         try:
             values = decode_value(message.value)
         except ContractError as exc:
@@ -359,6 +364,18 @@ class _Builder:
             return
         self.rows.append(
             RawRow(message, meta, payload, "row", mapped.lot_external_id, None, mapped)
+        )
+
+    def _oversized(self, message: Inbound, meta: RowMeta, value: bytes) -> None:
+        """Kept whole (raw.rows, audit.parse_errors), never mapped: no real row is this long."""
+        error = f"oversized: {len(value)} bytes, over VINOPS_MAX_ROW_BYTES={self.max_row_bytes}"
+        try:
+            decode_value(value)
+            payload = value.decode("utf-8")
+        except (ContractError, UnicodeDecodeError):
+            payload = orjson.dumps({"raw": _text(value), "error": error}).decode()
+        self._malformed(
+            message, meta, payload, reason="oversized", error=error, dlq_reason="oversized"
         )
 
     def _malformed(
@@ -459,8 +476,11 @@ def _winners(rows: Sequence[RawRow]) -> tuple[Winners, int]:
     return winners, mapped_count - len(lots)
 
 
-def prepare(messages: Sequence[Inbound], *, row_topic: str, files_topic: str) -> PreparedBatch:
-    builder = _Builder()
+def prepare(
+    messages: Sequence[Inbound], *, row_topic: str, files_topic: str,
+    max_row_bytes: int = DEFAULT_MAX_ROW_BYTES,
+) -> PreparedBatch:  # fmt: skip
+    builder = _Builder(max_row_bytes)
     for message in messages:
         if message.topic == files_topic:
             builder.file_event(message)
