@@ -12,7 +12,7 @@ from consumer.topic_limits import (
 
 
 def test_described_topics_give_their_limit_and_errors_are_skipped() -> None:
-    resources = [
+    resources: list[tuple[object, ...]] = [
         (0, "", 2, "rows", [("max.message.bytes", "2000", False, 1, False, [])]),
         (3, "", 2, "missing", []),
     ]
