@@ -282,6 +282,10 @@ class Service:
             for o in ("inserted", "updated", "unchanged", "stale")
         }
         out["commits"] = int(get("vinops_commits_total") or 0)
+        for delivery in ("truncated", "unsent"):
+            out[f"dead_letters_{delivery}"] = int(
+                get("vinops_dead_letters_incomplete_total", {"delivery": delivery}) or 0
+            )
         return out
 
     # ---- main loop ---------------------------------------------------------------------
