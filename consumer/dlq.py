@@ -148,21 +148,28 @@ class DeadLetterSender:
     ) -> None:
         self.topic = topic
         self.limit = max_message_bytes
+        self._bootstrap = bootstrap
         self._consumer_name = consumer_name
-        self._producer: Any = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
+        self._producer: Any = self._new_producer()
+        self._started = False
+        # A batch the broker refused leaves an idempotent producer's sequence numbers
+        # behind (every later send: OutOfOrderSequenceNumber); the next send starts anew.
+        self._broken = False
+
+    def _new_producer(self) -> Any:
+        return AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
             acks="all",
             enable_idempotence=True,
             request_timeout_ms=15000,
-            client_id=f"{consumer_name}-dlq",
+            client_id=f"{self._consumer_name}-dlq",
             # Like the row producer: a long value shrinks a lot, and the broker checks the
             # compressed batch. The client checks each record uncompressed against
             # max_request_size, so a letter it lets through always fits the topic.
             compression_type="lz4",
-            max_request_size=max_message_bytes,
-            max_batch_size=min(_BATCH_BYTES, max_message_bytes),
+            max_request_size=self.limit,
+            max_batch_size=min(_BATCH_BYTES, self.limit),
         )
-        self._started = False
 
     async def start(self) -> None:
         try:
@@ -173,11 +180,19 @@ class DeadLetterSender:
                 await self._producer.stop()
             raise
         self._started = True
+        self._broken = False
 
     async def stop(self) -> None:
         if self._started:
             self._started = False
             await self._producer.stop()
+
+    async def _renew(self) -> None:
+        old, self._producer = self._producer, self._new_producer()
+        with contextlib.suppress(Exception):
+            await old.stop()
+        self._started = False
+        await self.start()
 
     async def send(
         self, letters: Sequence[DeadLetter], stored: Mapping[Position, Stored]
@@ -225,6 +240,14 @@ class DeadLetterSender:
         self, records: Sequence[tuple[DeadLetter, bytes | None, list[Header]]]
     ) -> list[tuple[DeadLetter, errors.IngestError | None]]:
         """Send all, then await every ack; each letter with None (acked) or its error."""
+        if not records:
+            return []
+        if self._broken:
+            try:
+                await self._renew()
+            except Exception as exc:  # noqa: BLE001 - the broker is away: every letter waits
+                error = errors.translate_kafka(exc)
+                return [(letter, error) for letter, _, _ in records]
         pending: list[tuple[DeadLetter, asyncio.Future[Any] | errors.IngestError]] = []
         for letter, value, headers in records:
             try:
@@ -243,7 +266,9 @@ class DeadLetterSender:
             try:
                 await sent
             except Exception as exc:  # noqa: BLE001 - classified, per letter
-                results.append((letter, errors.translate_kafka(exc)))
+                error = errors.translate_kafka(exc)
+                self._broken = self._broken or not error.retriable
+                results.append((letter, error))
             else:
                 results.append((letter, None))
         return results
