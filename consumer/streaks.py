@@ -45,6 +45,7 @@ class Streak:
 class _Seen:
     first: float
     last: float
+    text: str  # the first record, rendered
     repeats: int = 0
     level: int = logging.WARNING
 
@@ -71,7 +72,7 @@ class RepeatFilter(logging.Filter):
         if seen is None or now - seen.last >= self.quiet_s:
             if seen is not None:
                 self._summarise(key, seen)
-            self._seen[key] = _Seen(now, now, level=record.levelno)
+            self._seen[key] = _Seen(now, now, record.getMessage(), level=record.levelno)
             return True
         seen.last = now
         seen.repeats += 1
@@ -89,11 +90,10 @@ class RepeatFilter(logging.Filter):
     def _summarise(key: tuple[str, str], seen: _Seen) -> None:
         if not seen.repeats:
             return
-        name, message = key
-        logging.getLogger(name).log(
+        logging.getLogger(key[0]).log(
             seen.level,
             "repeated %d more time(s) in %.1f s: %s", seen.repeats, seen.last - seen.first,
-            message,
+            seen.text,
             extra={_SUMMARY: True, **ctx(repeats=seen.repeats)},
         )  # fmt: skip
 

@@ -54,5 +54,5 @@ def test_repeats_of_a_library_line_are_counted_and_summarised_once() -> None:
     assert seen[0] == "Unable connect to node with id 1"
     assert seen[1:3] == ["ours always pass", "ours always pass"]
     assert seen[3].startswith("repeated 1562 more time(s) in ")
-    assert seen[3].endswith(": Unable connect to node with id %s")
+    assert seen[3].endswith(": Unable connect to node with id 1")
     assert len(seen) == 4
