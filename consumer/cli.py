@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 import asyncpg
 
 from consumer import logs, status
+from consumer.errors import ConfigError
 from consumer.migrate_cli import add_migrate_parser, run_migrate
-from consumer.service import Service
+from consumer.service import Service, StartupInterruptedError
 from consumer.settings import Settings, SettingsError
 
 log = logging.getLogger("consumer")
@@ -72,8 +73,12 @@ async def run_service(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, service.request_exit)
-    async with service:
-        return await service.run()
+    try:
+        async with service:
+            return await service.run()
+    except StartupInterruptedError as exc:
+        log.info("stopped during start-up, while waiting for %s", exc)
+        return 0
 
 
 async def run_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -101,7 +106,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if args.command == "status":
             return asyncio.run(run_status(args, environ))
         return asyncio.run(run_migrate(args, environ))
-    except SettingsError as exc:
+    except (SettingsError, ConfigError) as exc:
         print(f"consumer {args.command}: {exc}", file=sys.stderr)
         return 2
     except (OSError, asyncpg.PostgresError) as exc:

@@ -1,7 +1,8 @@
 """The consumer's typed error tree; ``retriable`` decides retry (pause) versus bisect/DLQ.
 
 PostgreSQL errors are classified by asyncpg class / SQLSTATE only, never by message text:
-messages are localised and change between versions, SQLSTATEs do not.
+messages are localised and change between versions, SQLSTATEs do not. Kafka errors are
+classified by aiokafka exception class, here too, and nowhere else.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import asyncpg
+from aiokafka import errors as kafka_errors
 from asyncpg.exceptions._base import DataError as _ClientDataError
 
 
@@ -29,6 +31,13 @@ class DataError(IngestError):
 
 
 class ConfigError(IngestError):
+    retriable = False
+
+
+class LetterRefusedError(IngestError):
+    """Kafka will never take this one record (too large, topic invalid or forbidden); other
+    records, and the same record cut down, may still go. Retrying it would block forever."""
+
     retriable = False
 
 
@@ -67,6 +76,60 @@ def translate_pg(exc: BaseException) -> IngestError:
         OSError | ConnectionError | TimeoutError | asyncpg.InterfaceError,
     ):
         # A closed connection surfaces as InterfaceError ("connection is closed") or OSError.
+        result = TransientError(text)
+    else:
+        result = IngestError(text)
+    result.__cause__ = exc
+    return result
+
+
+# Refused for this record whatever the moment: its size, or the topic it is addressed to.
+_LETTER_REFUSED: tuple[type[BaseException], ...] = (
+    kafka_errors.MessageSizeTooLargeError,  # client side (max_request_size) or broker side
+    kafka_errors.RecordTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.CorruptRecordException,
+    kafka_errors.InvalidTopicError,
+    kafka_errors.TopicAuthorizationFailedError,
+    kafka_errors.ClusterAuthorizationFailedError,
+    kafka_errors.InvalidRequiredAcksError,
+    kafka_errors.UnsupportedForMessageFormatError,
+    kafka_errors.PolicyViolationError,
+    kafka_errors.InvalidTimestampError,
+)
+# The broker is away or busy: the same record goes through later. UnknownTopicOrPartition
+# is here too: a topic being created, or metadata not yet refreshed, answers it for a while.
+_BROKER_AWAY: tuple[type[BaseException], ...] = (
+    kafka_errors.KafkaConnectionError,
+    kafka_errors.KafkaTimeoutError,
+    kafka_errors.NodeNotReadyError,
+    kafka_errors.NoBrokersAvailable,
+    kafka_errors.RequestTimedOutError,
+    kafka_errors.NotLeaderForPartitionError,
+    kafka_errors.LeaderNotAvailableError,
+    kafka_errors.BrokerNotAvailableError,
+    kafka_errors.NotEnoughReplicasError,
+    kafka_errors.NotEnoughReplicasAfterAppendError,
+    kafka_errors.UnknownTopicOrPartitionError,
+    OSError,
+    TimeoutError,
+)
+
+
+def translate_kafka(exc: BaseException) -> IngestError:
+    """Map an error of sending one record onto the tree; the original stays as ``__cause__``.
+
+    ``LetterRefusedError``: give up on this record as it is. ``TransientError``: the broker
+    is away (or the error is retriable by Kafka's own class flag): retry later. Anything
+    else is a plain, non-retriable ``IngestError``.
+    """
+    if isinstance(exc, IngestError):
+        return exc
+    text = f"{type(exc).__name__}: {exc}"
+    result: IngestError
+    if isinstance(exc, _LETTER_REFUSED):
+        result = LetterRefusedError(text)
+    elif isinstance(exc, _BROKER_AWAY) or getattr(type(exc), "retriable", False):
         result = TransientError(text)
     else:
         result = IngestError(text)

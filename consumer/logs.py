@@ -55,6 +55,10 @@ def setup(level: str = "INFO", fmt: str = "json") -> None:
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    # Imported here: streaks uses ctx() from this module.
+    from consumer.streaks import install  # noqa: PLC0415
+
+    install(handler)
     root.setLevel(level.upper())
     # aiokafka logs every retry of a dead broker at ERROR; our own lines say what matters.
     logging.getLogger("aiokafka").setLevel(max(root.level, logging.WARNING))

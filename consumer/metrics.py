@@ -15,8 +15,10 @@ OUTCOMES = ("inserted", "updated", "unchanged", "stale")
 RUN_STATUSES = ("started", "completed", "failed")
 PARSE_REASONS = (
     "csv_field_count", "no_lot_number", "bad_json", "missing_headers", "contract_version",
-    "constraint", "bad_value", "malformed_row",
+    "constraint", "bad_value", "malformed_row", "oversized",
 )  # fmt: skip
+# A dead letter not sent as it was: cut to fit the topic, or refused and kept in the DB only.
+INCOMPLETE_DELIVERIES = ("truncated", "unsent")
 CONFLICT_KINDS = ("transliterated", "invalid", "masked", "spelling_differs", "lot_vin_changed")
 
 _BATCH_SECONDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -48,6 +50,11 @@ class Metrics:
             "Rows whose content was already applied: referenced in the raw layer, not processed",
             registry=registry,
         )
+        self.dead_letters_incomplete = Counter(
+            "vinops_dead_letters_incomplete",
+            "Dead letters not sent in full (the database keeps the message)", ["delivery"],
+            registry=registry,
+        )  # fmt: skip
         self.fields = Counter("vinops_fields", "Mapped fields seen", registry=registry)
         self.fields_unknown = Counter(
             "vinops_fields_unknown", "Mapped fields empty or masked", registry=registry
@@ -86,6 +93,11 @@ class Metrics:
             "vinops_offset_gaps", "Fetches that skipped records; the partition was read again",
             registry=registry,
         )  # fmt: skip
+        self.retry_started = Gauge(
+            "vinops_batch_retry_started_timestamp_seconds",
+            "Unix time the batch being retried (consumption paused) first failed; 0 if none",
+            registry=registry,
+        )  # fmt: skip
         self.ready = Gauge("vinops_consumer_ready", "1 when /readyz is 200", registry=registry)
         self.publish_to_commit = Histogram(
             "vinops_publish_to_commit_seconds", "DB commit time minus Kafka timestamp per message",
@@ -98,6 +110,8 @@ class Metrics:
         for reason in PARSE_REASONS:
             self.parse_errors.labels(reason)
             self.dead_letters.labels(reason)
+        for delivery in INCOMPLETE_DELIVERIES:
+            self.dead_letters_incomplete.labels(delivery)
         for kind in CONFLICT_KINDS:
             self.upsert_conflicts.labels(kind)
 

@@ -225,3 +225,10 @@ async def _apply(conn: asyncpg.Connection, m: Migration) -> None:
 
 async def status(conn: asyncpg.Connection, registry: Sequence[Migration]) -> list[StatusLine]:
     return status_lines(registry, await read_applied(conn))
+
+
+async def unapplied(conn: Any, registry: Sequence[Migration]) -> list[Migration]:
+    """Migrations of ``registry`` the database lacks (superseded ones never count). A
+    database ahead of this code (a newer consumer migrated it) is not reported."""
+    applied = await read_applied(conn)
+    return [m for m in registry if not m.superseded and m.id not in applied]

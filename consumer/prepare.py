@@ -19,6 +19,7 @@ from consumer.mapping import EPOCH, MappedRow, RowProblemError, map_row
 from consumer.records import Inbound
 from feed.contract import (
     CONTRACT_VERSION,
+    DEFAULT_MAX_ROW_BYTES,
     DIGEST_BYTES,
     H_CONTRACT,
     H_DIALECT,
@@ -246,8 +247,11 @@ def _files_of_rejects(
 class _Builder:
     """Accumulates one batch; ``prepare`` drives it message by message."""
 
-    def __init__(self, known: Known | None = None) -> None:
+    def __init__(
+        self, known: Known | None = None, max_row_bytes: int = DEFAULT_MAX_ROW_BYTES
+    ) -> None:
         self.known: Known = known or {}
+        self.max_row_bytes = max_row_bytes
         self.unchanged = 0
         self.known_fields = [0, 0]
         # Contents first seen in this batch and mapped: a repeat is referenced, not processed.
@@ -341,6 +345,9 @@ class _Builder:
         self.touch_file(meta)
         if meta.kind is RowKind.ROW and self._reference_only(found, message, meta):
             return
+        if message.value is not None and len(message.value) > self.max_row_bytes:
+            self._oversized(message, meta, message.value)
+            return
         try:
             values = decode_value(message.value)
         except ContractError as exc:
@@ -407,6 +414,18 @@ class _Builder:
         lot = message.key.decode("utf-8", "replace") if message.key else None
         self.rows.append(RawRow(message, meta, None, "row", lot, None, None, digest=digest))
         return True
+
+    def _oversized(self, message: Inbound, meta: RowMeta, value: bytes) -> None:
+        """Kept whole (raw.rows, audit.parse_errors), never mapped: no real row is this long."""
+        error = f"oversized: {len(value)} bytes, over VINOPS_MAX_ROW_BYTES={self.max_row_bytes}"
+        try:
+            decode_value(value)
+            payload = value.decode("utf-8")
+        except (ContractError, UnicodeDecodeError):
+            payload = orjson.dumps({"raw": _text(value), "error": error}).decode()
+        self._malformed(
+            message, meta, payload, reason="oversized", error=error, dlq_reason="oversized"
+        )
 
     def _malformed(
         self,
@@ -547,10 +566,11 @@ def content_digests(messages: Sequence[Inbound], row_topic: str) -> list[bytes]:
 
 
 def prepare(
-    messages: Sequence[Inbound], *, row_topic: str, files_topic: str, known: Known | None = None
-) -> PreparedBatch:
+    messages: Sequence[Inbound], *, row_topic: str, files_topic: str, known: Known | None = None,
+    max_row_bytes: int = DEFAULT_MAX_ROW_BYTES,
+) -> PreparedBatch:  # fmt: skip
     """``known``: contents already applied; their rows are referenced without being decoded."""
-    builder = _Builder(known)
+    builder = _Builder(known, max_row_bytes)
     for message in messages:
         if message.topic == files_topic:
             builder.file_event(message)

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
-from consumer import errors, status
+from consumer import errors, migrate, status, streaks
 from consumer.batcher import Batcher
 from consumer.dlq import DeadLetterSender, ensure_topic
 from consumer.http import HttpServer
@@ -38,6 +38,7 @@ from consumer.records import Inbound
 from consumer.retry import Backoff
 from consumer.settings import Settings
 from consumer.sink import Sink
+from consumer.topic_limits import fetch_sizes, max_message_bytes
 from consumer.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,10 @@ _PROBE_TIMEOUT_S = 2.0
 
 class _AbandonedError(Exception):
     """The in-flight batch was given up (partitions revoked, or shutdown timed out)."""
+
+
+class StartupInterruptedError(Exception):
+    """A stop signal arrived while start() still waited for a service: nothing to drain."""
 
 
 def to_inbound(record: Any) -> Inbound:
@@ -114,15 +119,26 @@ class Service:
         port = await self.http.start(s.metrics_host, s.metrics_port)
         log.info("metrics port bound", extra=ctx(metrics_port=port))
         self._pool = await self._retry_until_ready("postgres", self._create_pool)
+        await self._require_migrated(self._pool)
         self._sink = Sink(self._pool, group_id=s.group_id, consumer_name=s.consumer_name)
         await self._retry_until_ready(
             "dlq topic", lambda: ensure_topic(s.kafka_bootstrap, s.dlq_topic)
         )
-        self._dlq = DeadLetterSender(s.kafka_bootstrap, s.dlq_topic, s.consumer_name)
-        await self._dlq.start()
-        self._batch_writer = BatchWriter(
-            self._sink, self._dlq, self.metrics, row_topic=s.topic, files_topic=s.files_topic
+        limits: dict[str, int] = await self._retry_until_ready(
+            "topic limits",
+            lambda: max_message_bytes(s.kafka_bootstrap, [s.topic, s.files_topic, s.dlq_topic]),
         )
+        partition_fetch, fetch_max = fetch_sizes({t: limits[t] for t in (s.topic, s.files_topic)})
+        log.info(
+            "topic limits",
+            extra=ctx(max_message_bytes=limits, max_partition_fetch_bytes=partition_fetch,
+                      fetch_max_bytes=fetch_max, max_row_bytes=s.max_row_bytes),
+        )  # fmt: skip
+        self._dlq = await self._retry_until_ready("dlq producer", lambda: self._start_dlq(limits))
+        self._batch_writer = BatchWriter(
+            self._sink, self._dlq, self.metrics, row_topic=s.topic, files_topic=s.files_topic,
+            max_row_bytes=s.max_row_bytes,
+        )  # fmt: skip
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=s.kafka_bootstrap,
             group_id=s.group_id,
@@ -132,13 +148,14 @@ class Service:
             max_poll_interval_ms=s.max_poll_interval_ms,
             session_timeout_ms=20000,
             heartbeat_interval_ms=3000,
-            max_partition_fetch_bytes=4 * 1024 * 1024,
+            max_partition_fetch_bytes=partition_fetch,
+            fetch_max_bytes=fetch_max,
         )
         self._consumer.subscribe(
             [s.topic, s.files_topic],
             listener=DbOffsetsListener(self._on_revoked, self._on_assigned),
         )
-        await self._consumer.start()
+        await self._retry_until_ready("kafka consumer", self._consumer.start)
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
 
     async def _create_pool(self) -> asyncpg.Pool:
@@ -152,20 +169,68 @@ class Service:
         assert pool is not None  # noqa: S101 - create_pool returns a pool when awaited
         return pool
 
+    async def _start_dlq(self, limits: Mapping[str, int]) -> DeadLetterSender:
+        s = self.settings
+        dlq = DeadLetterSender(
+            s.kafka_bootstrap, s.dlq_topic, s.consumer_name,
+            max_message_bytes=limits[s.dlq_topic],
+        )  # fmt: skip
+        await dlq.start()
+        return dlq
+
+    async def _require_migrated(self, pool: asyncpg.Pool) -> None:
+        """Refuse to start on a database that lacks migrations this code needs."""
+        try:
+            registry = migrate.load_registry(migrate.default_migrations_dir())
+        except migrate.MigrateError:
+            return  # installed without migrations/: the migrate job owns the schema
+        try:
+            async with pool.acquire() as conn:
+                missing = await migrate.unapplied(conn, registry)
+        except asyncpg.InsufficientPrivilegeError:
+            log.warning("cannot read ingest.schema_migrations: schema version not checked")
+            return
+        if missing:
+            raise errors.ConfigError(
+                f"the database lacks {len(missing)} migration(s) (first: {missing[0].file}); "
+                "run `consumer migrate`"
+            )
+
     async def _retry_until_ready(self, what: str, attempt: Any) -> Any:
+        """Retry ``attempt`` until it succeeds; a stop signal ends the wait at once."""
         backoff = Backoff(self.settings.retry_base_s, self.settings.retry_cap_s)
+        streak = streaks.Streak(log, f"start-up: {what}")
         while True:
             try:
-                return await attempt()
+                result = await self._unless_exit(what, attempt())
             except (OSError, KafkaError, asyncpg.PostgresError, TimeoutError) as exc:
                 if self._should_exit.is_set():
-                    raise
+                    raise StartupInterruptedError(what) from None
                 delay = backoff.next_delay()
-                log.warning(
-                    "%s not reachable, retrying", what,
-                    extra=ctx(error=type(exc).__name__, detail=str(exc)[:200], retry_in_s=delay),
-                )  # fmt: skip
-                await asyncio.sleep(delay)
+                streak.failed(error=type(exc).__name__, detail=str(exc)[:200], retry_in_s=delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._should_exit.wait(), delay)
+                continue
+            streak.ended()
+            return result
+
+    async def _unless_exit(self, what: str, work: Any) -> Any:
+        """Await ``work`` unless a stop signal comes first (then it is cancelled)."""
+        if self._should_exit.is_set():
+            work.close()
+            raise StartupInterruptedError(what)
+        task = asyncio.ensure_future(work)
+        stop = asyncio.ensure_future(self._should_exit.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            raise StartupInterruptedError(what)
+        return task.result()
 
     def request_exit(self) -> None:
         """Signal handler: the first signal drains, the second one exits at once."""
@@ -222,6 +287,10 @@ class Service:
         }
         out["unchanged_content"] = int(get("vinops_rows_unchanged_total") or 0)
         out["commits"] = int(get("vinops_commits_total") or 0)
+        for delivery in ("truncated", "unsent"):
+            out[f"dead_letters_{delivery}"] = int(
+                get("vinops_dead_letters_incomplete_total", {"delivery": delivery}) or 0
+            )
         return out
 
     # ---- main loop ---------------------------------------------------------------------
@@ -229,6 +298,7 @@ class Service:
     async def run(self) -> int:
         consumer = self._consumer
         backoff = Backoff(self.settings.retry_base_s, self.settings.retry_cap_s)
+        fetching = streaks.Streak(log, "fetch")
         next_lag = 0.0
         while not self._should_exit.is_set():
             now = time.monotonic()
@@ -238,10 +308,10 @@ class Service:
                     max_records=max(self._batcher.room(), 1),
                 )
             except KafkaError as exc:  # fetch errors are rare: aiokafka retries inside
-                delay = backoff.next_delay()
-                log.warning("fetch failed", extra=ctx(error=repr(exc)[:200], retry_in_s=delay))
-                await asyncio.sleep(delay)
+                fetching.failed(error=repr(exc)[:200])
+                await asyncio.sleep(backoff.next_delay())
                 continue
+            fetching.ended()
             backoff.reset()
             async with self._lock:
                 records = self._accept(fetched)
@@ -330,8 +400,9 @@ class Service:
             except errors.IngestError as exc:
                 log.info("known-content look-up failed", extra=ctx(error=str(exc)[:200]))
         return await asyncio.to_thread(
-            prepare, messages, row_topic=s.topic, files_topic=s.files_topic, known=known
-        )
+            prepare, messages, row_topic=s.topic, files_topic=s.files_topic, known=known,
+            max_row_bytes=s.max_row_bytes,
+        )  # fmt: skip
 
     async def _flush_quietly(
         self, messages: list[Inbound], prepared: asyncio.Future[PreparedBatch]
@@ -352,6 +423,7 @@ class Service:
         backoff = Backoff(self.settings.retry_base_s, self.settings.retry_cap_s)
         paused = False
         sent: set[tuple[str, int, int]] = set()  # dead letters acked: not re-sent on retry
+        streak = streaks.Streak(log, "batch write (consumption paused)")
         try:
             while True:
                 started = time.monotonic()
@@ -362,20 +434,17 @@ class Service:
                     self.metrics.ready.set(0)
                     if not paused:
                         self._consumer.pause(*self._consumer.assignment())
+                        self.metrics.retry_started.set(time.time())
                         paused = True
                     delay = backoff.next_delay()
-                    log.warning(
-                        "batch failed transiently; consumption paused",
-                        extra=ctx(
-                            messages=len(messages), error=self._retrying,
-                            retry_in_s=round(delay, 3),
-                        ),
-                    )  # fmt: skip
+                    streak.failed(messages=len(messages), error=self._retrying)
+                    log.debug("batch failed transiently", extra=ctx(retry_in_s=round(delay, 3)))
                     await self._pause_for(delay)
                     if self._abandon or self._past_deadline():
-                        log.warning("in-flight batch abandoned", extra=ctx(messages=len(messages)))
+                        streak.ended("abandoned", messages=len(messages))
                         raise _AbandonedError from exc
                     continue
+                streak.ended("committed", messages=len(messages))
                 seconds = time.monotonic() - started
                 self.metrics.batch_duration.observe(seconds)
                 self.metrics.batch_rows.observe(len(messages))
@@ -390,6 +459,7 @@ class Service:
                 return
         finally:
             self._retrying = None
+            self.metrics.retry_started.set(0)
             if paused:
                 with contextlib.suppress(Exception):
                     self._consumer.resume(*self._consumer.assignment())
@@ -551,6 +621,7 @@ class Service:
                 except Exception as exc:  # noqa: BLE001 - a gauge refresh must never kill us
                     log.debug("stuck-run refresh failed", extra=ctx(error=repr(exc)[:200]))
             await self.ready_reason()
+            streaks.KAFKA_REPEATS.flush()
             await asyncio.sleep(5)
 
 

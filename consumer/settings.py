@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from feed.contract import DEFAULT_DLQ_TOPIC, DEFAULT_FILES_TOPIC, DEFAULT_ROW_TOPIC
+from feed.contract import (
+    DEFAULT_DLQ_TOPIC,
+    DEFAULT_FILES_TOPIC,
+    DEFAULT_MAX_ROW_BYTES,
+    DEFAULT_ROW_TOPIC,
+    MAX_ROW_BYTES_ENV,
+)
 
 # Measured on the 2-core machine (BENCHMARKS.md, "Batch size"): under a backlog 5,000-row
 # batches ingest ~10% faster end to end than 1,000-row ones; a 250 ms age limit halves the
@@ -58,6 +64,8 @@ class Settings:
     # Transient DB outages pause consumption for as long as they last; the group keeps the
     # member because aiokafka heartbeats from a background task, and getmany is still called.
     max_poll_interval_ms: int = 600_000
+    # Row values longer than this are recorded as 'oversized' and not mapped (feed.contract).
+    max_row_bytes: int = DEFAULT_MAX_ROW_BYTES
 
     def __post_init__(self) -> None:
         if not self.kafka_bootstrap:
@@ -72,6 +80,8 @@ class Settings:
             raise SettingsError(f"metrics port out of range: {self.metrics_port}")
         if self.log_format not in {"json", "text"}:
             raise SettingsError(f"log format must be json or text, got {self.log_format!r}")
+        if self.max_row_bytes < 1:
+            raise SettingsError(f"{MAX_ROW_BYTES_ENV} must be >= 1, got {self.max_row_bytes}")
         if len({self.topic, self.files_topic, self.dlq_topic}) != 3:
             raise SettingsError("row, files and dead-letter topics must differ")
 
@@ -126,6 +136,7 @@ class Settings:
             "log_format": get("VINOPS_LOG_FORMAT"),
             "shutdown_timeout_s": num("VINOPS_SHUTDOWN_TIMEOUT_S", float),
             "pool_size": num("VINOPS_PG_POOL_SIZE", int),
+            "max_row_bytes": num(MAX_ROW_BYTES_ENV, int),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**{k: v for k, v in values.items() if v is not None})

@@ -9,12 +9,13 @@ import time
 from collections.abc import Sequence
 
 from consumer import errors
-from consumer.dlq import DeadLetterSender
+from consumer.dlq import DeadLetterSender, Delivery, position, stored_of
 from consumer.logs import ctx
 from consumer.metrics import Metrics
-from consumer.prepare import DeadLetter, PreparedBatch, prepare, reject
+from consumer.prepare import PreparedBatch, prepare, reject
 from consumer.records import Inbound
 from consumer.sink import BatchOutcome, Sink
+from feed.contract import DEFAULT_MAX_ROW_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -32,23 +33,25 @@ def reject_reason(exc: BaseException) -> str:
 class BatchWriter:
     def __init__(
         self, sink: Sink, dlq: DeadLetterSender, metrics: Metrics, *, row_topic: str,
-        files_topic: str,
+        files_topic: str, max_row_bytes: int = DEFAULT_MAX_ROW_BYTES,
     ) -> None:  # fmt: skip
         self._sink = sink
         self._dlq = dlq
         self._metrics = metrics
         self._row_topic = row_topic
         self._files_topic = files_topic
+        self._max_row_bytes = max_row_bytes
 
     async def write(
         self, messages: Sequence[Inbound], sent: Sent, prepared: PreparedBatch | None = None
     ) -> Offsets:
         """Commit ``messages``; returns the next offsets committed with them."""
         batch = prepared or prepare(
-            messages, row_topic=self._row_topic, files_topic=self._files_topic
-        )
+            messages, row_topic=self._row_topic, files_topic=self._files_topic,
+            max_row_bytes=self._max_row_bytes,
+        )  # fmt: skip
         try:
-            await self._send_dead_letters(batch.dead_letters, sent)
+            await self._send_dead_letters(batch, sent)
             outcome = await self._sink.write(batch)
         except errors.DataError as exc:
             if len(messages) > 1:
@@ -68,7 +71,7 @@ class BatchWriter:
                           offset=messages[0].offset, reason=reason, error=str(exc)[:300]),
             )  # fmt: skip
             batch = reject(messages, reason=reason, error=exc)
-            await self._send_dead_letters(batch.dead_letters, sent)
+            await self._send_dead_letters(batch, sent)
             try:
                 outcome = await self._sink.write(batch)
             except errors.DataError:
@@ -78,15 +81,37 @@ class BatchWriter:
         self._record(batch, outcome)
         return dict(batch.offsets)
 
-    async def _send_dead_letters(self, letters: Sequence[DeadLetter], sent: Sent) -> None:
-        todo = [
-            d for d in letters
-            if (d.message.topic, d.message.partition, d.message.offset) not in sent
-        ]  # fmt: skip
-        await self._dlq.send(todo)
+    async def _send_dead_letters(self, batch: PreparedBatch, sent: Sent) -> None:
+        todo = [d for d in batch.dead_letters if position(d) not in sent]
+        if not todo:
+            return
+        stored = stored_of(batch)
+        delivered = await self._dlq.send(todo, stored)
+        waiting = 0
         for d in todo:
-            sent.add((d.message.topic, d.message.partition, d.message.offset))
-            self._metrics.dead_letters.labels(d.reason).inc()
+            how = delivered[position(d)]
+            if how is Delivery.TRANSIENT:
+                waiting += 1
+                continue
+            sent.add(position(d))
+            if how is not Delivery.UNSENT:
+                self._metrics.dead_letters.labels(d.reason).inc()
+            if how is not Delivery.FULL:
+                self._metrics.dead_letters_incomplete.labels(how.value).inc()
+                where = stored.get(position(d))
+                log.warning(
+                    "dead letter not sent in full: the database keeps the message",
+                    extra=ctx(
+                        delivery=how.value, reason=d.reason, topic=d.message.topic,
+                        partition=d.message.partition, offset=d.message.offset,
+                        value_bytes=len(d.message.value or b""), dlq_limit=self._dlq.limit,
+                        parse_error_key=where.parse_error_key if where else None,
+                        raw_row=where.raw_row if where else None,
+                    ),
+                )  # fmt: skip
+        if waiting:
+            # Acked letters stay in ``sent``: the retry sends only these again.
+            raise errors.TransientError(f"{waiting} dead letter(s) not acknowledged: broker away")
 
     def _record(self, batch: PreparedBatch, outcome: BatchOutcome) -> None:
         now = time.time()

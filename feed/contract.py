@@ -22,6 +22,11 @@ CONTRACT_VERSION = "1"
 DEFAULT_ROW_TOPIC = "vinops.copart.lots"
 DEFAULT_FILES_TOPIC = "vinops.files"
 DEFAULT_DLQ_TOPIC = "vinops.copart.lots.dlq"
+# A row message whose value is longer than this is 'oversized': published and kept whole in
+# the raw layer, never mapped into the core tables. A real feed row is ~0.7 KB; the bound
+# also keeps every ordinary dead letter well under Kafka's default 1 MB message limit.
+MAX_ROW_BYTES_ENV = "VINOPS_MAX_ROW_BYTES"
+DEFAULT_MAX_ROW_BYTES = 256 * 1024
 
 # File ids are derived, not random, so that the same bytes always get the same id.
 _FILE_NAMESPACE = uuid.UUID("6f1c1f0e-6a53-4d0b-9a0e-7c9f3b1a2d10")

@@ -24,6 +24,7 @@ DATASOURCE: Json = {"type": "prometheus", "uid": "${datasource}"}
 SEL = 'job="vinops-consumer", instance=~"$instance"'
 UNKNOWN_RATE_THRESHOLD = 0.15  # same number as VinopsUnknownRateHigh
 COMMIT_AGE_ALERT_SECONDS = 300  # same number as VinopsLagGrowingNoCommits
+PAUSED_ALERT_SECONDS = 300  # same number as VinopsBatchRetriedTooLong
 
 
 def target(ref: str, expr: str, legend: str) -> Json:
@@ -370,6 +371,52 @@ def process_panels() -> list[Json]:
     ]
 
 
+def isolation_panels() -> list[Json]:
+    started = f"vinops_batch_retry_started_timestamp_seconds{{{SEL}}}"
+    return [
+        row(105, "Bad rows and retries", 60),
+        timeseries(
+            16,
+            "Dead letters not sent in full",
+            about=(
+                "Dead letters the dead-letter topic could not take as they were, per interval: "
+                "truncated (a cut letter went: size, SHA-256 and where the database keeps the "
+                "whole message in its headers) and unsent (Kafka refused even that; the "
+                "message is in audit.parse_errors and raw.rows only). The batch committed."
+            ),
+            targets=[
+                target(
+                    "A",
+                    "sum by (delivery) (increase(vinops_dead_letters_incomplete_total"
+                    f"{{{SEL}}}[$__rate_interval]))",
+                    "{{delivery}}",
+                )
+            ],
+            unit="short",
+            pos=grid(0, 61, 12),
+        ),
+        stat(
+            17,
+            "Paused on one batch",
+            about=(
+                "Seconds the longest-retried batch has been failing transiently (PostgreSQL "
+                "or the broker away) with consumption paused; 0 when none is. Red at the 5 "
+                "minute VinopsBatchRetriedTooLong threshold."
+            ),
+            targets=[
+                target("A", f"max((time() - {started}) * ({started} > bool 0))", "paused for")
+            ],
+            unit="s",
+            pos=grid(12, 61, 12),
+            steps=thresholds(
+                ("green", None),
+                ("orange", PAUSED_ALERT_SECONDS / 5),
+                ("red", PAUSED_ALERT_SECONDS),
+            ),
+        ),
+    ]
+
+
 def templating() -> Json:
     instances = 'label_values(up{job="vinops-consumer"}, instance)'
     return {
@@ -460,7 +507,11 @@ def ingest_dashboard() -> Json:
         ],
         "annotations": alert_annotations(),
         "templating": templating(),
-        "panels": throughput_panels() + lag_panels() + batch_panels() + process_panels(),
+        "panels": throughput_panels()
+        + lag_panels()
+        + batch_panels()
+        + process_panels()
+        + isolation_panels(),
     }
 
 

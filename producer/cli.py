@@ -97,6 +97,7 @@ class Run:
             skipped=status == "skipped",
             seconds=round(seconds, 3),
             blank=counts.blank,
+            oversized=counts.oversized,
             status=status,
         )
 
@@ -140,7 +141,7 @@ class Run:
         start = time.monotonic()
         progress = Progress(self.err, feed.path.name, feed.scan.size)
         try:
-            read_counts(feed, counts, progress)
+            read_counts(feed, counts, progress, self.settings.max_row_bytes)
         finally:
             progress.close()
         self.report(self.summary(feed, counts, time.monotonic() - start, "dry-run"))

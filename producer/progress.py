@@ -56,6 +56,7 @@ class Summary:
     skipped: bool
     seconds: float
     blank: int = 0
+    oversized: int = 0
     dry_run: bool = False
     status: str = "published"  # published | skipped | dry-run | interrupted
 
@@ -71,6 +72,7 @@ class Summary:
             "skipped": self.skipped,
             "seconds": self.seconds,
             "blank": self.blank,
+            "oversized": self.oversized,
             "status": self.status,
         }
 
@@ -78,7 +80,9 @@ class Summary:
         if self.skipped:
             return f"{self.file}: skipped, already published (sha256 {self.sha256[:12]}…)"
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
+        oversized = f", {self.oversized:,} oversized" if self.oversized else ""
         return (
-            f"{self.file}: {self.status}, {self.rows:,} rows ({self.malformed:,} malformed), "
+            f"{self.file}: {self.status}, {self.rows:,} rows ({self.malformed:,} malformed"
+            f"{oversized}), "
             f"{self.dialect}, {self.encoding}, {self.seconds:.2f}s, {rate:,.0f} rows/s"
         )

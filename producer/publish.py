@@ -26,6 +26,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from feed.contract import (
+    DEFAULT_MAX_ROW_BYTES,
     H_ROW_NO,
     FileAborted,
     FileCompleted,
@@ -56,6 +57,7 @@ class Counts:
 
     rows: int = 0  # messages built (rows + malformed)
     malformed: int = 0
+    oversized: int = 0  # longer than Settings.max_row_bytes: sent, kept raw by the consumer
     blank: int = 0
     confirmed: int = 0  # messages acknowledged by Kafka
 
@@ -64,7 +66,10 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def read_counts(feed: FeedFile, counts: Counts, progress: ProgressFn | None = None) -> None:
+def read_counts(
+    feed: FeedFile, counts: Counts, progress: ProgressFn | None = None,
+    max_row_bytes: int = DEFAULT_MAX_ROW_BYTES,
+) -> None:  # fmt: skip
     """Dry run: read and build every message, send nothing."""
     with feed.path.open("rb") as stream:
         reader = CsvReader(stream)
@@ -74,7 +79,9 @@ def read_counts(feed: FeedFile, counts: Counts, progress: ProgressFn | None = No
                 counts.blank += 1
                 continue
             counts.rows += 1
-            counts.malformed += builder.build(record).malformed
+            message = builder.build(record)
+            counts.malformed += message.malformed
+            counts.oversized += len(message.value) > max_row_bytes
             if progress is not None and not counts.rows % 4096:
                 progress(counts.rows, record.offset)
 
@@ -173,7 +180,11 @@ class Publisher:
                 seconds=seconds,
                 completed_at=now_iso(),
                 encoding=feed.scan.encoding,
-                extra={"blank_lines": counts.blank, "path": str(feed.path)},
+                extra={
+                    "blank_lines": counts.blank,
+                    "path": str(feed.path),
+                    "oversized": counts.oversized,
+                },
             )
         )
         return seconds
@@ -201,6 +212,7 @@ class Publisher:
 
     async def _send_rows(self, feed: FeedFile, counts: Counts, progress: ProgressFn | None) -> None:
         producer, topic, window = self.producer, self.settings.topic, self.settings.window
+        max_row_bytes = self.settings.max_row_bytes
         partitions = sorted(await producer.partitions_for(topic))
         n_partitions = len(partitions)
         new_batch = self._batch_factory()
@@ -242,6 +254,7 @@ class Publisher:
                 for row_no, flag, key, value in zip(
                     chunk.row_nos, chunk.flags, chunk.keys, chunk.values, strict=True
                 ):
+                    counts.oversized += len(value) > max_row_bytes
                     headers = templates[flag].copy()
                     headers[row_at] = (H_ROW_NO, b"%d" % row_no)
                     headers[digest_at] = digest_header(value)

@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from feed.contract import DEFAULT_FILES_TOPIC, DEFAULT_ROW_TOPIC
+from feed.contract import (
+    DEFAULT_FILES_TOPIC,
+    DEFAULT_MAX_ROW_BYTES,
+    DEFAULT_ROW_TOPIC,
+    MAX_ROW_BYTES_ENV,
+)
 from producer.errors import UsageError
 
 COMPRESSIONS = ("lz4", "zstd", "gzip", "none")
@@ -27,6 +32,9 @@ class Settings:
     # Batches awaited in bulk: bounds in-flight memory (window x max_batch_size).
     window: int = 48
     request_timeout_ms: int = 30_000
+    # Rows longer than this are counted as oversized (published all the same): the consumer
+    # keeps them in the raw layer only (feed.contract.DEFAULT_MAX_ROW_BYTES).
+    max_row_bytes: int = DEFAULT_MAX_ROW_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], **overrides: Any) -> Settings:
@@ -41,6 +49,7 @@ class Settings:
             ("compression", "VINOPS_PRODUCER_COMPRESSION", str),
             ("linger_ms", "VINOPS_PRODUCER_LINGER_MS", int),
             ("max_batch_size", "VINOPS_PRODUCER_BATCH_BYTES", int),
+            ("max_row_bytes", MAX_ROW_BYTES_ENV, int),
         ):
             raw = env.get(var)
             if raw not in (None, ""):
@@ -56,6 +65,8 @@ class Settings:
             raise UsageError(f"--partitions must be >= 1, got {self.partitions}")
         if self.compression not in COMPRESSIONS:
             raise UsageError(f"compression {self.compression!r}: one of {', '.join(COMPRESSIONS)}")
+        if self.max_row_bytes < 1:
+            raise UsageError(f"{MAX_ROW_BYTES_ENV} must be >= 1, got {self.max_row_bytes}")
         if not self.topic or not self.files_topic:
             raise UsageError("topic names must not be empty")
         return self

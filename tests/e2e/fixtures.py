@@ -187,3 +187,33 @@ def big_feed(path: Path, rows: int = 50_000) -> Feed:
     specs[1234] = Spec(None, malformed="csv_field_count")
     write_file(feed, "BIG", path, "member", specs)
     return feed
+
+
+# A sentence that lz4 shrinks ~100-fold: the producer's batches stay under the broker's
+# 1 MB limit however long the row (as with the real 3 MB note of issue 18).
+_FILLER = "PRIOR DAMAGE REPORTED, SEE NOTES; "
+
+
+def oversized_feed(path: Path, good: int = 300) -> Feed:
+    """``good`` member rows, one of them (a third in) with a 3 MB note, and two thirds in a
+    broken quote that swallows three 4 MB lines (12 MB): a file a new user may well publish.
+    ``feed.rows`` lists the rows as generated (row numbers before the broken quote)."""
+    feed = Feed()
+    specs = [Spec(2_000_000 + i, minutes=i, yard="OVER YARD") for i in range(good)]
+    write_file(feed, "OVER", path, "member", specs)
+    lines = path.read_bytes().split(b"\r\n")
+    note_row, broken_after = good // 3, 2 * good // 3
+    fields = next(csv.reader([lines[note_row].decode()]))
+    fields[MEMBER_HEADERS.index("Special Note")] = _long(3_000_000).decode()
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(fields)
+    lines[note_row] = buf.getvalue().encode()
+    chunk = _long(4_000_000)
+    broken = [b'0,1,"BROKEN ' + chunk, chunk, chunk + b'",END']
+    cut = broken_after + 1  # the header is line 0
+    path.write_bytes(b"\r\n".join([*lines[:cut], *broken, *lines[cut:]]))
+    return feed
+
+
+def _long(size: int) -> bytes:
+    return (_FILLER * (size // len(_FILLER) + 1))[:size].encode()

@@ -371,3 +371,22 @@ async def test_sigint_exits_130_with_an_aborted_record(
     assert summary["status"] == "interrupted"
     assert summary["rows"] < 150_000
     assert await files_events(kafka_bootstrap, files) == ["started", "aborted"]
+
+
+async def test_oversized_rows_are_published_and_counted_in_the_summary(
+    tmp_path: Path, kafka_bootstrap: str, unique_name: Any
+) -> None:
+    path = tmp_path / "long.csv"
+    note = "SEE NOTES; " * 300_000  # 3.3 MB in one field
+    lines = [csv_line(member_row(1)), csv_line(member_row(2, **{"Special Note": note}))]
+    path.write_text(csv_line(H49) + "".join(lines), encoding="utf-8")
+    topic, files = unique_name("rows"), unique_name("files")
+    result = run_cli("--topic", topic, "--files-topic", files, str(path), bootstrap=kafka_bootstrap)
+    assert result.returncode == 0, result.stderr
+    assert "2 rows (1 malformed, 1 oversized)" in result.stdout
+    messages = await read_topic(kafka_bootstrap, topic)
+    assert sorted(len(m.value) > 3_000_000 for m in messages) == [False, True]
+    [_, completed] = [decode_file_event(m.value) for m in await read_topic(kafka_bootstrap, files)]
+    assert completed.extra["oversized"] == 1  # type: ignore[union-attr]
+    dry = run_cli("--dry-run", "--json", str(path), bootstrap=None)
+    assert json_lines(dry.stdout)[0]["oversized"] == 1

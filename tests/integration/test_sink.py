@@ -478,7 +478,9 @@ async def test_a_batch_touching_one_row_twice_is_bisected_not_retried(
         await sink.write(broken)
     assert getattr(caught.value.__cause__, "sqlstate", None) == "21000"
     metrics = Metrics(CollectorRegistry())
-    dlq = DeadLetterSender(kafka_bootstrap, "vinops.test.unused.dlq", "test")  # no letters here
+    dlq = DeadLetterSender(  # no letters in this batch: never sends
+        kafka_bootstrap, "vinops.test.unused.dlq", "test", max_message_bytes=1_000_000
+    )
     await dlq.start()
     try:
         writer = BatchWriter(sink, dlq, metrics, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)

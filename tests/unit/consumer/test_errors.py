@@ -1,16 +1,20 @@
-"""errors.translate_pg: classification by asyncpg class / SQLSTATE, never by message."""
+"""errors.translate_pg / translate_kafka: classification by asyncpg class / SQLSTATE and by
+aiokafka exception class, never by message."""
 
 from __future__ import annotations
 
 import asyncpg
 import pytest
+from aiokafka import errors as kafka_errors
 from asyncpg.exceptions._base import DataError as ClientDataError
 
 from consumer.errors import (
     ConfigError,
     DataError,
     IngestError,
+    LetterRefusedError,
     TransientError,
+    translate_kafka,
     translate_pg,
 )
 
@@ -77,3 +81,67 @@ def test_ingest_errors_pass_through_and_sqlstate_is_in_the_message() -> None:
     err = ConfigError("bad dsn")
     assert translate_pg(err) is err
     assert "[40P01]" in str(translate_pg(asyncpg.exceptions.DeadlockDetectedError("x")))
+
+
+# ---- Kafka: translate_kafka, by aiokafka exception class ------------------------------
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        kafka_errors.MessageSizeTooLargeError("The message is 3001429 bytes"),
+        kafka_errors.RecordTooLargeError("x"),
+        kafka_errors.RecordListTooLargeError("x"),
+        kafka_errors.CorruptRecordException("x"),
+        kafka_errors.InvalidTopicError("x"),
+        kafka_errors.TopicAuthorizationFailedError("x"),
+        kafka_errors.ClusterAuthorizationFailedError("x"),
+        kafka_errors.PolicyViolationError("x"),
+        kafka_errors.InvalidTimestampError("x"),
+    ],
+)
+def test_a_record_kafka_refuses_is_permanent_for_that_letter(exc: BaseException) -> None:
+    result = translate_kafka(exc)
+    assert isinstance(result, LetterRefusedError)
+    assert not result.retriable
+    assert result.__cause__ is exc
+    assert type(exc).__name__ in str(result)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        kafka_errors.KafkaConnectionError("x"),
+        kafka_errors.KafkaTimeoutError(),
+        kafka_errors.NodeNotReadyError("x"),
+        kafka_errors.NoBrokersAvailable(),
+        kafka_errors.RequestTimedOutError("x"),
+        kafka_errors.NotLeaderForPartitionError("x"),
+        kafka_errors.LeaderNotAvailableError("x"),
+        kafka_errors.BrokerNotAvailableError("x"),
+        kafka_errors.NotEnoughReplicasError("x"),
+        kafka_errors.UnknownTopicOrPartitionError("x"),
+        kafka_errors.GroupCoordinatorNotAvailableError("x"),  # retriable by its class flag
+        ConnectionRefusedError("refused"),
+        TimeoutError(),
+    ],
+)
+def test_a_broker_that_is_away_is_transient(exc: BaseException) -> None:
+    result = translate_kafka(exc)
+    assert isinstance(result, TransientError)
+    assert result.retriable
+    assert result.__cause__ is exc
+
+
+@pytest.mark.parametrize(
+    "exc", [kafka_errors.ProducerFenced(), kafka_errors.IllegalStateError(), RuntimeError("bug")]
+)
+def test_other_kafka_errors_are_plain_ingest_errors(exc: BaseException) -> None:
+    result = translate_kafka(exc)
+    assert type(result) is IngestError
+    assert not result.retriable
+
+
+def test_kafka_translation_passes_ingest_errors_through() -> None:
+    err = TransientError("already classified")
+    assert translate_kafka(err) is err

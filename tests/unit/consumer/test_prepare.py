@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import orjson
+
 from consumer.prepare import PreparedBatch, prepare, reject
 from consumer.records import Inbound
 from feed.contract import H_CONTRACT, content_digest, file_id_for
@@ -188,3 +190,47 @@ def test_fields_are_summed() -> None:
     batch = run(row_msg(member_row("1"), row_no=1, offset=0),
                 row_msg(member_row("2"), row_no=2, offset=1))  # fmt: skip
     assert (batch.fields_total, batch.fields_unknown) == (96, 6)
+
+
+# ---- oversized rows: kept whole, recorded, never mapped --------------------------------
+
+
+def test_an_oversized_row_is_kept_whole_and_recorded_not_mapped() -> None:
+    note = "x" * 5000
+    big = row_msg(member_row("7", **{"Special Note": note}), row_no=2, offset=1)
+    assert big.value is not None
+    batch = prepare(
+        [row_msg(member_row("6"), row_no=1, offset=0), big],
+        row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, max_row_bytes=4096,
+    )  # fmt: skip
+    [kept] = [r for r in batch.rows if r.message is big]
+    assert kept.kind == "malformed"
+    assert kept.mapped is None
+    assert (kept.body or "").encode() == big.value  # the JSON value unchanged: lossless
+    assert (kept.parse_error or "").startswith("oversized: ")
+    [error] = batch.parse_errors
+    assert (error.reason, error.raw) == ("oversized", big.value.decode())
+    assert error.dedup_key == f"{kept.meta.file_id}:2"
+    assert [(d.reason, d.message) for d in batch.dead_letters] == [("oversized", big)]
+    assert lots_won(batch) == {"6": 0}
+
+
+def test_an_oversized_value_that_is_not_json_is_wrapped_with_its_text() -> None:
+    value = b"not json " * 1000
+    batch = prepare(
+        [row_msg(value, row_no=1, offset=0)],
+        row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, max_row_bytes=1000,
+    )  # fmt: skip
+    [kept] = batch.rows
+    assert orjson.loads(kept.body or "{}")["raw"] == value.decode()
+    assert [p.reason for p in batch.parse_errors] == ["oversized"]
+
+
+def test_rows_up_to_the_bound_are_mapped_as_usual() -> None:
+    msg = row_msg(member_row("6"), row_no=1, offset=0)
+    assert msg.value is not None
+    batch = prepare(
+        [msg], row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, max_row_bytes=len(msg.value)
+    )
+    assert batch.rows[0].mapped is not None
+    assert batch.parse_errors == ()

@@ -20,6 +20,7 @@ def test_defaults_from_minimal_env() -> None:
     assert s.batch_size >= 1
     assert s.batch_max_wait_ms >= 1
     assert s.exit_when_idle_s is None
+    assert s.max_row_bytes == 256 * 1024
 
 
 def test_env_values_are_parsed() -> None:
@@ -34,11 +35,13 @@ def test_env_values_are_parsed() -> None:
         "VINOPS_METRICS_HOST": "127.0.0.1",
         "VINOPS_METRICS_PORT": "0",
         "VINOPS_LOG_FORMAT": "text",
+        "VINOPS_MAX_ROW_BYTES": "4096",
     }
     s = Settings.from_env(env)
     assert (s.topic, s.files_topic, s.dlq_topic, s.group_id) == ("t.rows", "t.files", "t.dlq", "g1")
     assert (s.batch_size, s.batch_max_wait_ms, s.metrics_port) == (123, 45, 0)
     assert (s.metrics_host, s.log_format) == ("127.0.0.1", "text")
+    assert s.max_row_bytes == 4096
 
 
 def test_overrides_win_and_none_is_ignored() -> None:
@@ -77,6 +80,7 @@ def test_mask_dsn(dsn: str, masked: str) -> None:
         ({**ENV, "VINOPS_BATCH_SIZE": "0"}, "batch size"),
         ({**ENV, "VINOPS_METRICS_PORT": "70000"}, "metrics port"),
         ({**ENV, "VINOPS_LOG_FORMAT": "xml"}, "log format"),
+        ({**ENV, "VINOPS_MAX_ROW_BYTES": "0"}, "VINOPS_MAX_ROW_BYTES"),
         ({**ENV, "VINOPS_DLQ_TOPIC": "vinops.copart.lots"}, "topics must differ"),
     ],
 )

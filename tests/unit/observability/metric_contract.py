@@ -21,6 +21,8 @@ CONSUMER_METRICS = frozenset(
         "vinops_ingested_rows_total",
         "vinops_parse_errors_total",
         "vinops_dead_letters_total",
+        "vinops_dead_letters_incomplete_total",
+        "vinops_batch_retry_started_timestamp_seconds",
         "vinops_upsert_conflicts_total",
         "vinops_fields_total",
         "vinops_fields_unknown_total",
