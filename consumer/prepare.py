@@ -42,8 +42,9 @@ from feed.contract import (
 )
 
 _REQUIRED_HEADERS = (H_FILE_ID, H_SHA256, H_ROW_NO, H_DIALECT)
-# Contents already applied to the core tables: digest -> (fields_total, fields_unknown).
-Known = Mapping[bytes, tuple[int, int]]
+# Contents the raw layer already stores: digest -> (fields_total, fields_unknown) when the
+# content was applied to the core tables, None when it was not (malformed, refused).
+Known = Mapping[bytes, tuple[int, int] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +393,8 @@ class _Builder:
         digest = content_digest(message.value or b"")
         self.new_rows.add(digest)
         body, layout = _compact(original, message.value, payload)
+        if digest in self.known:  # stored, not applied (refused before): applied now
+            body, layout = None, None
         self.rows.append(
             RawRow(
                 message, meta, body, "row", mapped.lot_external_id, None, mapped,
@@ -406,7 +409,7 @@ class _Builder:
             return False
         known = self.known.get(digest)
         if known is None and digest not in self.new_rows:
-            return False
+            return False  # new, or stored but never applied: processed again
         if known is not None:
             self.known_fields[0] += known[0]
             self.known_fields[1] += known[1]
@@ -439,9 +442,8 @@ class _Builder:
         raw: str | None = None,
     ) -> None:
         digest = content_digest(message.value or b"")
-        self.rows.append(
-            RawRow(message, meta, payload, "malformed", None, error, None, digest=digest)
-        )
+        body = None if digest in self.known else payload  # stored once, whatever repeats
+        self.rows.append(RawRow(message, meta, body, "malformed", None, error, None, digest=digest))
         self.parse_errors.append(
             ParseErrorRecord(
                 dedup_key=f"{meta.file_id}:{meta.row_no}",

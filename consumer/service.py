@@ -393,7 +393,7 @@ class Service:
         only referenced). A failed look-up costs speed, not correctness: nothing is skipped."""
         s = self.settings
         digests = await asyncio.to_thread(content_digests, messages, s.topic)
-        known: dict[bytes, tuple[int, int]] = {}
+        known: dict[bytes, tuple[int, int] | None] = {}
         if digests and self._sink is not None:
             try:
                 known = await self._sink.known_contents(digests)

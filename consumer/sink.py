@@ -44,6 +44,7 @@ _VEHICLE_TYPES: Mapping[str, str] = {"year": "smallint", "cylinders": "smallint"
 _BATCH_SPEC: tuple[tuple[str, str], ...] = (
     ("file_id", "uuid"), ("row_no", "integer"), ("kind", "text"), ("lot_external_id", "text"),
     ("digest", "bytea"), ("content_kind", "text"), ("layout_id", "integer"), ("body", "json"),
+    ("chunk_no", "integer"), ("chunk_pos", "smallint"),
     ("vin_raw", "text"), ("vin_normalized", "text"), ("su_real", "timestamptz"),
     ("fields_total", "smallint"), ("fields_unknown", "smallint"),
     ("lot_win", "boolean"), ("veh_win", "boolean"), ("sale_win", "boolean"),
@@ -96,21 +97,41 @@ WHERE ({", ".join(f"f.{c}" for c in _FILL)})
 """
 
 # --- raw + staging --------------------------------------------------------------------
-# New contents first (one row per digest: the batch carries each body once), then a
-# reference for every physical row. A content mapped now replaces one stored earlier only
-# as 'malformed' (a row the database refused before): kind = 'row' means applied.
+# New contents first: their bodies 32 to a chunk (PostgreSQL compresses only values over
+# ~2 KB; one row's ~0.7 KB of values is below that, 32 of them compress to ~45% with lz4),
+# then a content row per digest pointing into its chunk, then a reference for every
+# physical row. The batch carries each body once, and none that is already stored. A
+# content stored as 'malformed' (a row the database refused before) that maps now is
+# flipped to 'row': kind = 'row' means applied.
 # No ORDER BY on the references: they are COPYed sorted by (file_id, row_no).
+CHUNK_ROWS = 32
 SQL_RAW_AND_STAGING = """
-WITH con AS (
-  INSERT INTO raw.contents AS c (digest, kind, layout_id, body, fields_total, fields_unknown,
-                                 source_updated_at)
-  SELECT digest, content_kind, layout_id, body, fields_total, fields_unknown, su_real
-  FROM vinops_batch WHERE body IS NOT NULL
+WITH ids AS (
+  SELECT chunk_no, nextval(pg_get_serial_sequence('raw.content_chunks', 'chunk_id')) AS chunk_id
+  FROM (SELECT DISTINCT chunk_no FROM vinops_batch WHERE body IS NOT NULL) x
+), chunks AS (
+  INSERT INTO raw.content_chunks (chunk_id, bodies)
+  SELECT ids.chunk_id, x.bodies
+  FROM (SELECT chunk_no, json_agg(body ORDER BY chunk_pos) AS bodies
+        FROM vinops_batch WHERE body IS NOT NULL GROUP BY chunk_no) x
+  JOIN ids USING (chunk_no)
+), con AS (
+  INSERT INTO raw.contents AS c (digest, kind, layout_id, chunk_id, pos, fields_total,
+                                 fields_unknown, source_updated_at)
+  SELECT b.digest, b.content_kind, b.layout_id, ids.chunk_id, b.chunk_pos, b.fields_total,
+         b.fields_unknown, b.su_real
+  FROM vinops_batch b JOIN ids USING (chunk_no)
+  WHERE b.body IS NOT NULL
   ON CONFLICT (digest) DO UPDATE SET
-    kind = EXCLUDED.kind, layout_id = EXCLUDED.layout_id, body = EXCLUDED.body,
-    fields_total = EXCLUDED.fields_total, fields_unknown = EXCLUDED.fields_unknown,
-    source_updated_at = EXCLUDED.source_updated_at
+    kind = EXCLUDED.kind, layout_id = EXCLUDED.layout_id, chunk_id = EXCLUDED.chunk_id,
+    pos = EXCLUDED.pos, fields_total = EXCLUDED.fields_total,
+    fields_unknown = EXCLUDED.fields_unknown, source_updated_at = EXCLUDED.source_updated_at
   WHERE c.kind <> 'row' AND EXCLUDED.kind = 'row'
+), flip AS (
+  UPDATE raw.contents c SET kind = 'row', fields_total = b.fields_total,
+         fields_unknown = b.fields_unknown, source_updated_at = b.su_real
+  FROM vinops_batch b
+  WHERE b.body IS NULL AND b.content_kind = 'row' AND c.digest = b.digest AND c.kind <> 'row'
 ), stg AS (
   INSERT INTO staging.copart_raw (file_id, row_no, window_start_utc, lot_external_id, vin_raw,
                                   vin_normalized, source_updated_at, fields_total, fields_unknown)
@@ -131,10 +152,10 @@ SELECT file_id, count(*)::int AS n, (count(*) FILTER (WHERE kind = 'malformed'))
 FROM ins GROUP BY file_id
 """
 
-# Contents already applied: their rows need no decode, mapping or core write.
+# Contents already stored; the applied ones ('row') need no decode, mapping or core write.
 SQL_KNOWN_CONTENTS = """
-SELECT digest, fields_total, fields_unknown FROM raw.contents
-WHERE digest = ANY($1::bytea[]) AND kind = 'row'
+SELECT digest, kind, fields_total, fields_unknown FROM raw.contents
+WHERE digest = ANY($1::bytea[])
 """
 # Autocommitted before the batch's transaction, so a cached id never names a rolled-back row.
 SQL_LAYOUT = """
@@ -400,7 +421,7 @@ def _batch_records(
     empty_lot = (None,) * (len(LOT_COLUMNS) - 3)
     empty_vehicle = (None,) * len(VEHICLE_ATTRS)
     records: list[tuple[Any, ...]] = []
-    bodies: set[bytes] = set()
+    bodies: set[bytes] = set()  # digests whose body this batch carries, in chunk order
     order = sorted(
         (i for i, r in enumerate(batch.rows) if r.body is not None or r.mapped is not None),
         key=lambda i: (batch.rows[i].meta.file_id.int, batch.rows[i].meta.row_no),
@@ -411,12 +432,15 @@ def _batch_records(
         body = row.body if row.digest not in bodies else None
         if body is None and m is None:
             continue
-        bodies.add(row.digest)
+        slot: tuple[int | None, int | None] = (None, None)
+        if body is not None:
+            bodies.add(row.digest)
+            slot = divmod(len(bodies) - 1, CHUNK_ROWS)
         head = (
             meta.file_id, meta.row_no, row.kind, row.lot_external_id, row.digest,
             "row" if m is not None else "malformed",
             layout_ids[row.layout] if row.layout is not None and body is not None else None,
-            body,
+            body, *slot,
         )  # fmt: skip
         if m is None:
             records.append(
@@ -481,8 +505,8 @@ class Sink:
         # Layout rows are never deleted: once resolved, an id holds for the process's life.
         self._layout_ids: dict[tuple[str, ...], int] = {}
 
-    async def known_contents(self, digests: Sequence[bytes]) -> dict[bytes, tuple[int, int]]:
-        """Which of ``digests`` name contents already applied (with their field counts)."""
+    async def known_contents(self, digests: Sequence[bytes]) -> dict[bytes, tuple[int, int] | None]:
+        """Which of ``digests`` are stored: their field counts when applied, else None."""
         if not digests:
             return {}
         try:
@@ -492,6 +516,8 @@ class Sink:
             raise translate_pg(exc) from exc
         return {
             bytes(r["digest"]): (int(r["fields_total"] or 0), int(r["fields_unknown"] or 0))
+            if r["kind"] == "row"
+            else None
             for r in rows
         }
 
