@@ -69,14 +69,21 @@ ALTER TABLE public.vehicles ADD COLUMN source_digest bytea;
 ALTER TABLE public.sale_events ADD COLUMN source_digest bytea;
 
 -- ---- the previous layout, moved without loss ---------------------------------------------
+-- A cell holding NUL is the escape \u0000 in JSON, which PostgreSQL text cannot hold: every
+-- function that splits a JSON object (json_each, json_each_text, json_object_keys) fails on
+-- it, even for another key's value. Such a row keeps its object as the body (layout NULL: the
+-- raw layer's form for values as received); the others become arrays under their layout.
+-- json_array_elements does not need to decode strings, so the view reads NUL cells fine.
 ALTER TABLE raw.rows RENAME TO rows_legacy;
 
 CREATE TEMP TABLE legacy_rows ON COMMIT DROP AS
 SELECT r.id, r.file_id, r.row_no, r.kind, r.lot_external_id, r.parse_error,
        r.kafka_partition, r.kafka_offset, r.ingested_at, r.payload,
        substring(sha256(convert_to(r.payload::text, 'UTF8')) FROM 1 FOR 16) AS digest,
-       CASE WHEN r.kind = 'row' AND json_typeof(r.payload) = 'object' THEN
-           ARRAY(SELECT e.key FROM json_each_text(r.payload) WITH ORDINALITY AS e(key, value, n)
+       r.kind = 'row' AND json_typeof(r.payload) = 'object' AS applied,
+       CASE WHEN r.kind = 'row' AND json_typeof(r.payload) = 'object'
+                 AND strpos(r.payload::text, '\u0000') = 0 THEN
+           ARRAY(SELECT e.key FROM json_each(r.payload) WITH ORDINALITY AS e(key, value, n)
                  ORDER BY e.n)
        END AS names
 FROM raw.rows_legacy r;
@@ -90,18 +97,18 @@ INSERT INTO raw.contents (digest, kind, layout_id, body, fields_total, fields_un
                           source_updated_at)
 SELECT DISTINCT ON (m.digest)
        m.digest,
-       CASE WHEN m.names IS NOT NULL THEN 'row' ELSE 'malformed' END,
+       CASE WHEN m.applied THEN 'row' ELSE 'malformed' END,
        l.layout_id,
        CASE WHEN m.names IS NOT NULL THEN
            (SELECT json_agg(e.value ORDER BY e.n)
-            FROM json_each_text(m.payload) WITH ORDINALITY AS e(key, value, n))
+            FROM json_each(m.payload) WITH ORDINALITY AS e(key, value, n))
        ELSE m.payload END,
        s.fields_total, s.fields_unknown, s.source_updated_at
 FROM legacy_rows m
 LEFT JOIN raw.layouts l
        ON l.digest = sha256(convert_to(array_to_json(m.names)::text, 'UTF8'))
 LEFT JOIN staging.copart_raw s ON s.file_id = m.file_id AND s.row_no = m.row_no
-ORDER BY m.digest, (m.names IS NOT NULL) DESC, m.id;
+ORDER BY m.digest, m.applied DESC, m.id;
 
 INSERT INTO raw.file_rows (id, file_id, row_no, kind, lot_external_id, digest, parse_error,
                            kafka_partition, kafka_offset, ingested_at)
@@ -116,9 +123,8 @@ SELECT setval(pg_get_serial_sequence('raw.file_rows', 'id'),
 CREATE VIEW raw.v_rows AS
 SELECT r.id, r.file_id, r.row_no, r.kind, r.lot_external_id,
        CASE WHEN c.layout_id IS NULL THEN c.body
-            ELSE json_object(l.names, ARRAY(
-                     SELECT e.value FROM json_array_elements_text(c.body) WITH ORDINALITY
-                                         AS e(value, n) ORDER BY e.n))
+            ELSE (SELECT json_object_agg(l.names[e.n], e.value ORDER BY e.n)
+                  FROM json_array_elements(c.body) WITH ORDINALITY AS e(value, n))
        END AS payload,
        r.parse_error, r.kafka_partition, r.kafka_offset, r.ingested_at, r.digest
 FROM raw.file_rows r
