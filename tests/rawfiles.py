@@ -4,9 +4,11 @@ The files: the bundled samples (member 59 columns with BOM, CRLF, cp1252 rows, a
 cell, short and long rows; camelCase 61), the bench generator's member and camel files at
 2,000 rows (every rare quirk forced into the first rows, duplicates, malformed rows), and two
 small hand-made member files (49 columns with a duplicated header name, 56 columns) holding
-what the generator does not write: NUL, quotes, an empty lot number, a blank line, and a
-last record without a line ending; and the camel sample with its last record repeated
-(one content referenced twice in a file, and from two files).
+what the generator does not write: quotes, an empty lot number, a blank line, and a last
+record without a line ending; a record with a NUL cell appended to the generated member
+file (past the first MiB, the only place the producer lets one through); and the camel
+sample with its last record repeated (one content referenced twice in a file, and from two
+files).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from feed.dialects import detect
 from feed.layouts import MEMBER_56, MEMBER_2020
 from producer.messages import Message, MessageBuilder, is_blank
 from producer.reader import CsvReader, Record
+from producer.scan import CHUNK
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = (ROOT / "samples" / "copart-sample.csv", ROOT / "samples" / "copart-sample-camel.csv")
@@ -43,7 +46,6 @@ def _handmade(path: Path, headers: Sequence[str]) -> Path:
             if r.error is None and len(r.fields) == len(sample_header)]  # fmt: skip
     cut = [[row[h] for h in headers] for row in good[:5]]
     at = {h: i for i, h in reversed(list(enumerate(headers)))}  # first column of a name
-    cut[0][at["Make"]] = "FO\x00RD"
     cut[1][at["Special Note"]] = 'He said "hi", then\nleft'
     cut[2][at["Lot number"]] = ""  # no lot number: malformed
     cut[3][-1] = ""  # an empty last cell
@@ -66,12 +68,28 @@ def source_files(directory: Path) -> list[Path]:
     camel = Spec(rows=ROWS, seed=11, dialect="camel", malformed=4, duplicates=3)
     return [
         *SAMPLES,
-        generate(member, directory / "nasty-member.csv").path,
+        _nul_at_end(generate(member, directory / "nasty-member.csv").path),
         generate(camel, directory / "nasty-camel.csv").path,
         _handmade(directory / "member-49-dup.csv", (*MEMBER_2020, "Special Note")),
         _handmade(directory / "member-56.csv", MEMBER_56),
         _again(directory / "camel-again.csv"),
     ]
+
+
+def _nul_at_end(path: Path) -> Path:
+    """One more record with a NUL in a cell. The producer refuses a file with NUL in its first
+    MiB (binary data), not later: such a cell reaches the raw layer as the escape \\u0000."""
+    data = path.read_bytes()
+    header, recs = records(data)
+    assert len(data) > CHUNK
+    assert data.endswith(b"\r\n")
+    cells = list(next(r for r in reversed(recs) if len(r.fields) == len(header)).fields)
+    cells[header.index("Make")] = "FO\x00RD"
+    cells[header.index("Lot number")] = "99999901"
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerow(cells)
+    path.write_bytes(data + out.getvalue().encode("utf-8"))
+    return path
 
 
 def _again(path: Path) -> Path:
