@@ -403,7 +403,10 @@ class _Builder:
             self.known_fields[0] += known[0]
             self.known_fields[1] += known[1]
         self.unchanged += 1
-        lot = message.key.decode("utf-8", "replace") if message.key else None
+        # The lot number as mapping derives it: NUL dropped (text cannot hold it), then
+        # stripped. A raw key would make the reference's INSERT fail on a NUL.
+        key = message.key.decode("utf-8", "replace") if message.key else ""
+        lot = key.replace("\x00", "").strip() or None
         self.rows.append(RawRow(message, meta, None, "row", lot, None, None, digest=digest))
         return True
 
