@@ -88,6 +88,8 @@ class CsvRebuilder:
         self._keys = message_keys(header)
         self._key_set = frozenset(self._keys)
         self._layouts = layouts
+        # Layouts equal to this file's keys (its own, normally): values are written as stored.
+        self._aligned = {i for i, names in layouts.items() if tuple(names) == self._keys}
         self._out = out
         self._csv = csv.writer(out, lineterminator=LINE_END, quoting=csv.QUOTE_MINIMAL)
         self._header = list(header)
@@ -107,7 +109,7 @@ class CsvRebuilder:
             names = self._layouts.get(layout_id)
             if names is None or not isinstance(value, list) or len(value) != len(names):
                 return False
-            if tuple(names) == self._keys:
+            if layout_id in self._aligned:
                 self._csv.writerow(value)
                 return True
             value = dict(zip(names, value, strict=True))
