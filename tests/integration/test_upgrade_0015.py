@@ -47,6 +47,7 @@ class Source:
     malformed: frozenset[int]  # row numbers the producer published as malformed
     header: list[str]
     dialect: str
+    payloads: dict[int, str]  # row_no -> the raw.rows.payload written
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +65,9 @@ def _legacy_rows(source: Path) -> tuple[Source, list[tuple[object, ...]], list[t
     file_id = file_id_for(sha256)
     raw: list[tuple[object, ...]] = []
     staging: list[tuple[object, ...]] = []
+    payloads: dict[int, str] = {}
     for record, message in messages:
-        payload = message.value.decode("utf-8")
+        payload = payloads[record.row_no] = message.value.decode("utf-8")
         kind, error = "row", None
         lot: str | None = message.key.decode()
         if message.malformed:
@@ -80,7 +82,8 @@ def _legacy_rows(source: Path) -> tuple[Source, list[tuple[object, ...]], list[t
                             len(record.fields), len(payload) % 7))  # fmt: skip
     bad = frozenset(r.row_no for r, m in messages if m.malformed)
     header = records(data)[0]
-    return Source(source, file_id, sha256, len(messages), bad, header, dialect), raw, staging
+    found = Source(source, file_id, sha256, len(messages), bad, header, dialect, payloads)
+    return found, raw, staging
 
 
 async def _fill(
@@ -113,7 +116,6 @@ async def upgraded(
         dsn = dsn_for(pg_admin_dsn, name)
         conn = await asyncpg.connect(dsn)
         sources: list[Source] = []
-        legacy = 0
         try:
             await migrate(conn, REGISTRY, target=BEFORE)
             assert await conn.fetchval("SELECT max(id) FROM ingest.schema_migrations") == BEFORE
@@ -121,12 +123,11 @@ async def upgraded(
                 source, raw, staging = _legacy_rows(path)
                 await _fill(conn, source, raw, staging)
                 sources.append(source)
-                legacy += len(raw)
             applied = await migrate(conn, REGISTRY)
             assert [m.id for m in applied.applied] == [m.id for m in REGISTRY if m.id > BEFORE]
         finally:
             await conn.close()
-        yield Upgraded(dsn, dsn_for(pg_dsn, name), tuple(sources), legacy)
+        yield Upgraded(dsn, dsn_for(pg_dsn, name), tuple(sources), sum(s.rows for s in sources))
 
 
 @contextlib.asynccontextmanager
@@ -149,8 +150,12 @@ async def test_every_legacy_row_has_its_reference(upgraded: Upgraded) -> None:
             "f.parse_error, f.kafka_partition, f.kafka_offset, f.ingested_at)"
         )
         assert differ == 0
-        assert sum(s.rows for s in upgraded.sources) == upgraded.legacy_rows
-        # The legacy table stays, and the consumer can no longer write to it.
+        # The legacy table stays, byte for byte, and the consumer can no longer write to it.
+        kept = await conn.fetch("SELECT file_id, row_no, payload::text AS p FROM raw.rows_legacy")
+        assert {(r["file_id"], r["row_no"]): r["p"] for r in kept} == {
+            (s.file_id, row_no): payload for s in upgraded.sources
+            for row_no, payload in s.payloads.items()
+        }  # fmt: skip
         assert not await conn.fetchval(
             "SELECT has_table_privilege('etl_rw', 'raw.rows_legacy', 'INSERT')"
         )
