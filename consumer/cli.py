@@ -1,4 +1,4 @@
-"""`consumer run | status | migrate`: settings from the environment, flags override."""
+"""`consumer run | status | export-raw | migrate`: settings from the environment, flags override."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import asyncpg
 
 from consumer import logs, status
 from consumer.errors import ConfigError
+from consumer.export_cli import add_export_parser, run_export
 from consumer.migrate_cli import add_migrate_parser, run_migrate
 from consumer.service import Service, StartupInterruptedError
 from consumer.settings import Settings, SettingsError
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     st = sub.add_parser("status", help="per-file ingest status")
     st.add_argument("--json", action="store_true", help="machine-readable output")
+    add_export_parser(sub)
     add_migrate_parser(sub)
     return p
 
@@ -105,6 +107,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return asyncio.run(run_service(settings))
         if args.command == "status":
             return asyncio.run(run_status(args, environ))
+        if args.command == "export-raw":
+            return asyncio.run(run_export(args, environ))
         return asyncio.run(run_migrate(args, environ))
     except (SettingsError, ConfigError) as exc:
         print(f"consumer {args.command}: {exc}", file=sys.stderr)

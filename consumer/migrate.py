@@ -186,15 +186,24 @@ class RunResult:
 
 
 async def migrate(
-    conn: asyncpg.Connection, registry: Sequence[Migration], *, dry_run: bool = False
+    conn: asyncpg.Connection,
+    registry: Sequence[Migration],
+    *,
+    dry_run: bool = False,
+    target: str | None = None,
 ) -> RunResult:
-    """Apply every pending migration, each in its own transaction, under the advisory lock."""
+    """Apply every pending migration, each in its own transaction, under the advisory lock.
+
+    ``target``: stop after that id (upgrade tests build the schema an older release had).
+    """
     await conn.execute("SET client_min_messages = warning")
     await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
     try:
         if not dry_run:
             await conn.execute(_BOOTSTRAP)
         todo = pending(registry, await read_applied(conn))
+        if target is not None:
+            todo = [m for m in todo if m.id <= target]
         if dry_run:
             return RunResult(tuple(todo), dry_run=True)
         for m in todo:

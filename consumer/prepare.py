@@ -392,9 +392,10 @@ class _Builder:
             return
         digest = content_digest(message.value or b"")
         self.new_rows.add(digest)
-        body, layout = _compact(original, message.value, payload)
-        if digest in self.known:  # stored, not applied (refused before): applied now
-            body, layout = None, None
+        # Stored but never applied (the database refused it before): only applied now.
+        body, layout = (
+            (None, None) if digest in self.known else _compact(original, message.value, payload)
+        )
         self.rows.append(
             RawRow(
                 message, meta, body, "row", mapped.lot_external_id, None, mapped,
@@ -414,7 +415,10 @@ class _Builder:
             self.known_fields[0] += known[0]
             self.known_fields[1] += known[1]
         self.unchanged += 1
-        lot = message.key.decode("utf-8", "replace") if message.key else None
+        # The lot number as mapping derives it: NUL dropped (text cannot hold it), then
+        # stripped. A raw key would make the reference's INSERT fail on a NUL.
+        key = message.key.decode("utf-8", "replace") if message.key else ""
+        lot = key.replace("\x00", "").strip() or None
         self.rows.append(RawRow(message, meta, None, "row", lot, None, None, digest=digest))
         return True
 
@@ -491,7 +495,7 @@ def _merge_event(prior: FileInfo | None, file_id: uuid.UUID, event: FileEvent) -
 
 def _compact(
     values: dict[str, Any], value: bytes | None, payload: str
-) -> tuple[str, tuple[str, ...] | None]:
+) -> tuple[str | None, tuple[str, ...] | None]:
     """A row's values as a JSON array aligned with its keys (stored once per layout), when
     keys and array give back the very same bytes; else the JSON value as received."""
     if value is not None and orjson.dumps(values) == value:

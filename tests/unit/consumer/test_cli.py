@@ -31,3 +31,8 @@ def test_status_without_dsn_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_migrate_is_wired() -> None:
     args = _parser().parse_args(["migrate"])
     assert args.command == "migrate"
+
+
+def test_export_raw_without_dsn_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export-raw", "abc"], env={}) == 2
+    assert capsys.readouterr().err == "consumer export-raw: VINOPS_PG_DSN is required\n"
