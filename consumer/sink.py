@@ -112,7 +112,7 @@ WITH ids AS (
 ), chunks AS (
   INSERT INTO raw.content_chunks (chunk_id, bodies)
   SELECT ids.chunk_id, x.bodies
-  FROM (SELECT chunk_no, json_agg(body ORDER BY chunk_pos) AS bodies
+  FROM (SELECT chunk_no, array_agg(body::text ORDER BY chunk_pos) AS bodies
         FROM vinops_batch WHERE body IS NOT NULL GROUP BY chunk_no) x
   JOIN ids USING (chunk_no)
 ), con AS (

@@ -24,12 +24,19 @@ REGISTRY = load_registry(default_migrations_dir())
 TO_APPLY = [m.id for m in REGISTRY if not m.superseded]
 TABLES = {
     "public.vehicles", "public.lots", "public.sale_events", "public.images",
-    "raw.csv_files", "raw.rows_legacy", "raw.layouts", "raw.contents", "raw.file_rows",
+    "raw.csv_files", "raw.rows_legacy", "raw.layouts", "raw.contents", "raw.content_chunks",
+    "raw.file_rows",
     "staging.copart_raw",
     "audit.vin_conflicts", "audit.parse_errors", "audit.etl_runs",
     "ingest.schema_migrations", "ingest.consumer_offsets",
 }  # fmt: skip
-VIEWS = {"audit.v_ingest_count", "audit.v_unknown_rate", "audit.v_parse_errors", "raw.v_rows"}
+VIEWS = {
+    "audit.v_ingest_count",
+    "audit.v_unknown_rate",
+    "audit.v_parse_errors",
+    "raw.v_rows",
+    "raw.v_contents",
+}
 
 
 @pytest_asyncio.fixture

@@ -51,7 +51,7 @@ async def as_etl(fresh_db: FreshDb) -> AsyncIterator[asyncpg.Connection]:
 
 async def test_app_ro_cannot_write_anywhere(as_app_ro: asyncpg.Connection) -> None:
     tables = await our_tables(as_app_ro)
-    assert len(tables) == 15
+    assert len(tables) == 16
     for schema, table, column in tables:
         name = f'"{schema}"."{table}"'
         for sql in (
@@ -112,9 +112,14 @@ async def test_etl_writes_the_data_it_owns(as_etl: asyncpg.Connection) -> None:
         await as_etl.execute(
             "INSERT INTO raw.csv_files (file_id, sha256) VALUES ($1, $2)", file_id, "ab" * 32
         )
+        chunk = await as_etl.fetchval(
+            "INSERT INTO raw.content_chunks (bodies) VALUES "
+            '(ARRAY[\'{"Lot number": "26519090"}\']) RETURNING chunk_id'
+        )
         await as_etl.execute(
-            "INSERT INTO raw.contents (digest, kind, body) VALUES "
-            "('\\x00112233445566778899aabbccddeeff', 'row', '{\"Lot number\": \"26519090\"}')"
+            "INSERT INTO raw.contents (digest, kind, chunk_id, pos) VALUES "
+            "('\\x00112233445566778899aabbccddeeff', 'row', $1, 0)",
+            chunk,
         )
         await as_etl.execute(
             "INSERT INTO raw.file_rows (file_id, row_no, kind, lot_external_id, digest) "

@@ -81,7 +81,7 @@ async def message_value(conn: Any, row_no: int) -> bytes:
     r = await one(
         conn,
         "SELECT c.body::text AS body, l.names FROM raw.file_rows f"
-        " JOIN raw.contents c ON c.digest = f.digest"
+        " JOIN raw.v_contents c ON c.digest = f.digest"
         " LEFT JOIN raw.layouts l ON l.layout_id = c.layout_id WHERE f.row_no = $1",
         row_no,
     )

@@ -6,17 +6,27 @@ import dataclasses
 
 from consumer.prepare import PreparedBatch, prepare
 from consumer.records import Inbound
-from feed.contract import content_digest, digest_header
+from feed.contract import H_DIGEST, content_digest, digest_header
 from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC, member_row, row_msg
 
 
 def with_digest(message: Inbound) -> Inbound:
-    """The message as the producer sends it: with its content digest header."""
+    """The message as the producer sends it: with its content digest header (once)."""
     assert message.value is not None
-    return dataclasses.replace(message, headers=(*message.headers, digest_header(message.value)))
+    return dataclasses.replace(
+        message, headers=(*without_digest(message).headers, digest_header(message.value))
+    )
 
 
-def run(*messages: Inbound, known: dict[bytes, tuple[int, int]] | None = None) -> PreparedBatch:
+def without_digest(message: Inbound) -> Inbound:
+    return dataclasses.replace(
+        message, headers=tuple(h for h in message.headers if h[0] != H_DIGEST)
+    )
+
+
+def run(
+    *messages: Inbound, known: dict[bytes, tuple[int, int] | None] | None = None
+) -> PreparedBatch:
     return prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
 
 
@@ -43,7 +53,7 @@ def test_a_content_repeated_in_one_batch_is_mapped_once() -> None:
 
 
 def test_without_the_header_a_known_content_is_processed_in_full() -> None:
-    message = row_msg(member_row("7"), row_no=3, offset=0)
+    message = without_digest(row_msg(member_row("7"), row_no=3, offset=0))
     assert message.value is not None
     batch = run(message, known={content_digest(message.value): (48, 5)})
     assert batch.rows[0].mapped is not None
