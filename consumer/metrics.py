@@ -71,6 +71,15 @@ class Metrics:
             "vinops_consumer_lag_messages", "Highwater minus position per assigned partition",
             ["topic", "partition"], registry=registry,
         )  # fmt: skip
+        self.group_lag = Gauge(
+            "vinops_group_lag_messages",
+            "End offset minus the group's offset in PostgreSQL, for every partition (any owner)",
+            ["topic", "partition"], registry=registry,
+        )  # fmt: skip
+        self.partition_assigned = Gauge(
+            "vinops_partition_assigned", "1 when the partition is assigned to this process",
+            ["topic", "partition"], registry=registry,
+        )  # fmt: skip
         self.event_lag = Gauge(
             "vinops_event_lag_seconds", "Now minus the newest committed message timestamp",
             registry=registry,

@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry
 from consumer import errors, migrate, status, streaks
 from consumer.batcher import Batcher
 from consumer.dlq import DeadLetterSender, ensure_topic
+from consumer.group_lag import GroupLag
 from consumer.http import HttpServer
 from consumer.logs import ctx
 from consumer.metrics import Metrics
@@ -95,6 +96,8 @@ class Service:
         # The batch being written while the next one is fetched and prepared: at most one,
         # and written strictly in order, so offsets only ever move forward.
         self._inflight: asyncio.Task[None] | None = None
+        self._group_lag_probe: GroupLag | None = None
+        self._waiting_logged_at = float("-inf")
         self._stopped = False
         self.exit_code = 0
 
@@ -354,9 +357,18 @@ class Service:
         )
 
     async def _update_lag(self) -> bool:
-        """Refresh the lag gauges; True when every assigned partition is caught up."""
+        """Refresh the lag gauges; True when every partition of the subscribed topics, this
+        process's or not, is committed to its end in PostgreSQL."""
         consumer = self._consumer
         caught_up = self._joined and self._retrying is None
+        try:
+            group_done = await self._group_lag().refresh()
+        except (KafkaError, TimeoutError, errors.IngestError) as exc:
+            log.debug("group lag refresh failed", extra=ctx(error=repr(exc)[:200]))
+            group_done = False
+        if caught_up and not group_done and self.settings.exit_when_idle_s is not None:
+            self._log_waiting_for_group()
+        caught_up = caught_up and group_done
         for tp in list(consumer.assignment()):
             highwater = consumer.highwater(tp)
             try:
@@ -371,6 +383,22 @@ class Service:
             self.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
             caught_up = caught_up and lag == 0
         return caught_up
+
+    def _group_lag(self) -> GroupLag:
+        if self._group_lag_probe is None:
+            assert self._sink is not None  # noqa: S101 - set in start()
+            s = self.settings
+            self._group_lag_probe = GroupLag(
+                self._consumer, self._sink, (s.topic, s.files_topic), self.metrics
+            )
+        return self._group_lag_probe
+
+    def _log_waiting_for_group(self) -> None:
+        """Once a minute at most: idle here, but partitions elsewhere still have lag."""
+        now = time.monotonic()
+        if now - self._waiting_logged_at >= 60:
+            self._waiting_logged_at = now
+            log.info("assigned partitions caught up; waiting for the rest of the group's")
 
     # ---- flushing a batch --------------------------------------------------------------
 
@@ -503,6 +531,9 @@ class Service:
 
     async def _on_revoked(self, revoked: frozenset[Any]) -> None:
         self._joined = False
+        for tp in revoked:  # no stale series: this process no longer reads them
+            with contextlib.suppress(KeyError):
+                self.metrics.consumer_lag.remove(tp.topic, str(tp.partition))
         self._abandon = True  # a batch stuck in retries gives up instead of holding the group
         async with self._lock:
             self._positions.reset({})

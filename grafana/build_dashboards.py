@@ -212,15 +212,23 @@ def lag_panels() -> list[Json]:
             5,
             "Consumer lag per partition (messages)",
             about=(
-                "Messages between the committed offset and the end of each partition. "
-                "Growing lag with no commits is VinopsLagGrowingNoCommits."
+                "Messages between the committed offset and the end of each partition: as the "
+                "owning consumer sees it, and for the whole group from the offsets stored in "
+                "PostgreSQL (every partition, owned or not). Growing lag with no commits is "
+                "VinopsLagGrowingNoCommits; group lag on a partition nobody owns is "
+                "VinopsPartitionUnowned."
             ),
             targets=[
                 target(
                     "A",
                     f"max by (topic, partition) (vinops_consumer_lag_messages{{{SEL}}})",
                     "{{topic}}[{{partition}}]",
-                )
+                ),
+                target(
+                    "B",
+                    f"max by (topic, partition) (vinops_group_lag_messages{{{SEL}}})",
+                    "group {{topic}}[{{partition}}]",
+                ),
             ],
             unit="short",
             pos=grid(0, 18, 12),

@@ -39,6 +39,8 @@ CONSUMER_METRICS = frozenset(
         "vinops_consumer_ready",
         "vinops_offset_gaps_total",
         "vinops_rows_unchanged_total",
+        "vinops_group_lag_messages",
+        "vinops_partition_assigned",
     }
 )
 METRIC_NAME = re.compile(r"\bvinops_[a-z_]+\b")

@@ -35,6 +35,8 @@ def fake_ingest(m: Metrics, unknown_share: float) -> None:
     m.ready.set(1)
     for partition in range(3):
         m.consumer_lag.labels("vinops.copart.lots", str(partition)).set(0)
+        m.group_lag.labels("vinops.copart.lots", str(partition)).set(0)
+        m.partition_assigned.labels("vinops.copart.lots", str(partition)).set(1)
     m.record_outcome(
         rows={"inserted": 900, "updated": 50, "stale": 20},
         parse_errors={"csv_field_count": 2},
