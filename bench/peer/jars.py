@@ -40,10 +40,16 @@ def _property(pom: str, name: str) -> str:
     return m.group(1).strip()
 
 
+def peer_versions() -> tuple[str, str]:
+    """(Kafka Connect, Debezium JDBC sink) versions the pom pins."""
+    pom = POM.read_text()
+    return _property(pom, "kafka.version"), _property(pom, "debezium.version")
+
+
 def peer_jars(cache: Path = CACHE) -> PeerJars:
     """The cached jars, fetched with mvn on first use; ``PeerUnavailableError`` otherwise."""
     pom = POM.read_text()
-    kafka, debezium = _property(pom, "kafka.version"), _property(pom, "debezium.version")
+    kafka, debezium = peer_versions()
     home = cache / f"connect-{kafka}-debezium-{debezium}"
     jars = PeerJars(home / "libs", home / "plugins", kafka, debezium)
     want = hashlib.sha256(pom.encode()).hexdigest()
