@@ -119,8 +119,9 @@ def end_marker(file_id: str, partition: int) -> dict[str, Any]:
     }
 
 
-async def publish(bootstrap: str, topic: str, path: Path, partitions: int = 6) -> dict[str, Any]:
-    """Send the file's rows, then one end marker per partition; returns what was sent."""
+async def publish(bootstrap: str, topic: str, *paths: Path, partitions: int = 6) -> dict[str, Any]:
+    """Send the files' rows in order, then one end marker per partition (with the last
+    file's id); returns what was sent."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, compression_type="lz4",
                                 linger_ms=20, max_batch_size=1 << 20, acks="all")  # fmt: skip
     await producer.start()
@@ -129,7 +130,7 @@ async def publish(bootstrap: str, topic: str, path: Path, partitions: int = 6) -
     lots: set[str] = set()
     try:
         pending: list[Any] = []
-        for row in rows(path):
+        for row in (r for path in paths for r in rows(path)):
             file_id = row["source_file_id"]
             lots.add(row["lot_external_id"])
             key = encode_key(row["lot_external_id"])
