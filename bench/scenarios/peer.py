@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 from dataclasses import replace
 
 import asyncpg
@@ -53,6 +54,19 @@ async def _one(ctx: Ctx, peer: Peer, db: Database, k: int) -> Result:
             "table_bytes": await _table_bytes(db)}  # fmt: skip
 
 
+async def _both(ctx: Ctx, peer: Peer, db: Database) -> tuple[Result, Result]:
+    first = await _one(ctx, peer, db, 1)
+    # Snapshot 2 on a topic of its own: the restarted sink reads it from the start,
+    # whether or not its offsets on the first topic were committed when it stopped.
+    topics2 = await create_topics(ctx.stack, "peer2")
+    try:
+        second = await _one(ctx, replace(peer, topic=topics2.rows), db, 2)
+    finally:
+        with contextlib.suppress(Exception):
+            await delete_topics(ctx.stack, topics2)
+    return first, second
+
+
 async def run(ctx: Ctx) -> Result:
     try:
         jars = await asyncio.to_thread(peer_jars)  # mvn, first run only
@@ -65,15 +79,11 @@ async def run(ctx: Ctx) -> Result:
     async with fresh(ctx, "peer") as (db, topics):
         peer = Peer(jars, ctx.stack.bootstrap, db.admin_dsn, topics.rows, TABLE,
                     ROOT / "bench" / "out" / "peer" / db.name)  # fmt: skip
-        first = await _one(ctx, peer, db, 1)
-        # Snapshot 2 on a topic of its own: the restarted sink reads it from the start,
-        # whether or not its offsets on the first topic were committed when it stopped.
-        topics2 = await create_topics(ctx.stack, "peer2")
         try:
-            second = await _one(ctx, replace(peer, topic=topics2.rows), db, 2)
+            first, second = await _both(ctx, peer, db)
         finally:
-            with contextlib.suppress(Exception):
-                await delete_topics(ctx.stack, topics2)
+            # The worker's files hold the database password: gone with the database.
+            shutil.rmtree(peer.state, ignore_errors=True)
     ratio = vinops.get("rows_per_s", 0) / first["rows_per_s"] if first["rows_per_s"] else None
     return {
         **first,
