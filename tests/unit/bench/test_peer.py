@@ -7,10 +7,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import orjson
+import pytest
 
+from bench.expect import Expected
 from bench.generate import Spec, generate
 from bench.peer.connect import connector_properties, jdbc_url, task_started_at
+from bench.peer.jars import PeerJars, PeerUnavailableError
 from bench.peer.messages import COLUMNS, encode_key, encode_value, end_marker, rows
+from bench.scenarios import peer as peer_scenario
+from bench.scenarios.common import QUICK, Ctx
+from bench.stack import Stack
 
 
 def test_value_carries_its_schema_and_typed_payload() -> None:
@@ -70,3 +76,25 @@ def test_task_start_is_read_from_the_worker_log() -> None:
     )
     assert task_started_at(log) == 1796293563.549
     assert task_started_at("") is None
+
+
+def _ctx(tmp_path: Path, *, quick: bool) -> Ctx:
+    stack = Stack("127.0.0.1:1", "postgresql://x@127.0.0.1:1/x", "postgresql://x@127.0.0.1:1/x",
+                  None)  # fmt: skip
+    return Ctx(stack, QUICK, tmp_path / "f.csv", Expected(0, 0, frozenset()), quick=quick)
+
+
+def _unavailable() -> PeerJars:
+    raise PeerUnavailableError("mvn not found: install Maven")
+
+
+async def test_quick_skips_the_peer_in_one_line_and_full_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(peer_scenario, "peer_jars", _unavailable)
+    assert await peer_scenario.run(_ctx(tmp_path, quick=True)) == {
+        "skipped": "mvn not found: install Maven"
+    }
+    assert capsys.readouterr().out.strip() == "peer skipped: mvn not found: install Maven"
+    with pytest.raises(PeerUnavailableError):
+        await peer_scenario.run(_ctx(tmp_path, quick=False))
