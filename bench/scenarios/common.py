@@ -91,12 +91,14 @@ def first_assignment_time(log_text: str) -> float | None:
     return None
 
 
-# The raw layer is being redesigned (content-addressed rows; raw.rows may become a view):
-# everything that knows its shape is here, in these two helpers.
+# The raw layer's shape changes (issue 12: content-addressed, raw.rows becomes the view
+# raw.v_rows over raw.file_rows): everything that knows it is in these two helpers.
 async def raw_rows(conn: asyncpg.Connection) -> int:
     """Physical feed rows the raw layer lists (one per row of every published file)."""
-    view = await conn.fetchval("SELECT to_regclass('raw.v_rows') IS NOT NULL")
-    return int(await conn.fetchval(f"SELECT count(*) FROM raw.{'v_rows' if view else 'rows'}"))
+    for table in ("raw.file_rows", "raw.v_rows", "raw.rows"):  # cheapest first
+        if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+            return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+    raise RuntimeError("no raw layer table: raw.file_rows, raw.v_rows or raw.rows")
 
 
 async def raw_layer_bytes(conn: asyncpg.Connection) -> int:
