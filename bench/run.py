@@ -34,6 +34,7 @@ from bench.generate import Spec, generate
 from bench.peer.jars import peer_versions
 from bench.scenarios import e2e, floor_naive, latency, peer, producer_kcat, scale, snapshot
 from bench.scenarios.common import FULL, QUICK, Ctx, Result
+from bench.snapshots import SHARE
 from bench.stack import Stack, load_stack
 
 Scenario = Callable[[Ctx], Awaitable[Result]]
@@ -118,6 +119,8 @@ async def main_async(args: argparse.Namespace) -> int:
             "latency_rate": sizes.latency_rate,
             "latency_seconds": sizes.latency_seconds,
             "naive_seconds": sizes.naive_seconds,
+            "snapshots": snapshot.SNAPSHOTS,
+            "snapshot_changed_share": SHARE,
         },
         "file": {
             "path": str(path),

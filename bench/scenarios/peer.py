@@ -50,8 +50,9 @@ async def _one(ctx: Ctx, peer: Peer, db: Database, k: int) -> Result:
                  f"{len(ctx.expected.lots)}")  # fmt: skip
     if result["errors_logged"]:
         ctx.fail(f"peer snapshot {k}: Kafka Connect logged {result['errors_logged']} errors")
-    return {**result, "lots": lots, "growth_bytes": after - before,
-            "table_bytes": await _table_bytes(db)}  # fmt: skip
+    table_bytes = await _table_bytes(db)
+    return {**result, "lots": lots, "growth_bytes": after - before, "table_bytes": table_bytes,
+            "table_bytes_per_lot": round(table_bytes / lots, 1) if lots else None}  # fmt: skip
 
 
 async def _both(ctx: Ctx, peer: Peer, db: Database) -> tuple[Result, Result]:
