@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+import pytest
+
+from bench import report
 from bench.expect import expected
 from bench.generate import Spec, generate
 from bench.report import headline, table, targets
@@ -106,3 +110,19 @@ def test_expected_counts_come_from_the_file(tmp_path: Path) -> None:
     assert exp.rows == 200
     assert exp.good == 198
     assert len(exp.lots) == 195
+
+
+def test_only_a_complete_full_run_replaces_the_committed_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report, "OUT", tmp_path / "out")
+    monkeypatch.setattr(report, "COMMITTED", tmp_path / "results" / "latest.json")
+    monkeypatch.setattr(report, "DOC_CHART", tmp_path / "docs" / "chart.png")
+    results = {"timestamp": "2026-12-03T10:00:00Z", "sizes": {"rows": 10}, "scenarios": FULL}
+    for mode, partial in (("quick", False), ("full", True)):
+        report.write({**results, "mode": mode, "partial": partial})
+        assert not report.COMMITTED.exists()
+    report.write({**results, "mode": "full", "partial": False, **headline(results)})
+    written = orjson.loads(report.COMMITTED.read_bytes())
+    assert written["ratios"]["snapshot2_over_peer"] == 8.0
+    assert report.DOC_CHART.exists()
