@@ -31,8 +31,10 @@ import psutil
 from bench import report
 from bench.expect import expected
 from bench.generate import Spec, generate
-from bench.scenarios import e2e, floor_naive, latency, producer_kcat, scale
+from bench.peer.jars import peer_versions
+from bench.scenarios import e2e, floor_naive, latency, peer, producer_kcat, scale, snapshot
 from bench.scenarios.common import FULL, QUICK, Ctx, Result
+from bench.snapshots import SHARE
 from bench.stack import Stack, load_stack
 
 Scenario = Callable[[Ctx], Awaitable[Result]]
@@ -44,6 +46,8 @@ SCENARIOS: dict[str, Scenario] = {
     "latency": latency.run,
     "memory": producer_kcat.producer_memory,
     "scale": scale.run,
+    "snapshot": snapshot.run,
+    "peer": peer.run,  # after e2e: it compares with e2e's figure (or runs e2e itself)
 }
 
 
@@ -74,6 +78,8 @@ async def _versions(stack: Stack) -> dict[str, str]:
         "aiokafka": version("aiokafka"),
         "asyncpg": version("asyncpg"),
         "kcat": kcat.split("\n", 1)[0].strip() or "unknown",
+        "kafka_connect": peer_versions()[0],
+        "debezium_jdbc": peer_versions()[1],
     }
 
 
@@ -98,11 +104,13 @@ async def main_async(args: argparse.Namespace) -> int:
     if not path.exists():
         generate(spec, path)
     print(f"feed file {path} ({rows:,} rows, generated/cached in {time.monotonic() - t0:.1f}s)")
-    ctx = Ctx(stack=stack, sizes=sizes, file=path, expected=expected([path]))
+    ctx = Ctx(stack=stack, sizes=sizes, file=path, expected=expected([path]), quick=args.quick)
     chosen = args.only.split(",") if args.only else list(SCENARIOS)
     results: dict[str, Any] = {
         "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "mode": "quick" if args.quick else "full",
+        # A subset or another size must not replace the committed full-run results.
+        "partial": bool(args.only or args.rows),
         "machine": _machine(),
         "versions": await _versions(stack),
         "sizes": {
@@ -111,6 +119,8 @@ async def main_async(args: argparse.Namespace) -> int:
             "latency_rate": sizes.latency_rate,
             "latency_seconds": sizes.latency_seconds,
             "naive_seconds": sizes.naive_seconds,
+            "snapshots": snapshot.SNAPSHOTS,
+            "snapshot_changed_share": SHARE,
         },
         "file": {
             "path": str(path),
@@ -125,11 +135,12 @@ async def main_async(args: argparse.Namespace) -> int:
         started = time.monotonic()
         print(f"--- {name} ...", flush=True)
         try:
-            results["scenarios"][name] = await SCENARIOS[name](ctx)
+            results["scenarios"][name] = ctx.results[name] = await SCENARIOS[name](ctx)
         except Exception as exc:  # noqa: BLE001 - a crashed scenario is reported, others run
             ctx.fail(f"{name}: crashed: {type(exc).__name__}: {exc}")
             traceback.print_exc()
         print(f"    {name} done in {time.monotonic() - started:.1f}s", flush=True)
+    results.update(report.headline(results))
     results["targets"] = report.targets(results)
     results["failures"] = ctx.failures
     out = report.write(results)

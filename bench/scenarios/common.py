@@ -23,6 +23,7 @@ from bench.stack import (
     create_topics,
     delete_topics,
     drop_database,
+    dsn_for,
 )
 
 Result = dict[str, Any]
@@ -49,7 +50,9 @@ class Ctx:
     sizes: Sizes
     file: Path
     expected: Expected
+    quick: bool = False
     failures: list[str] = field(default_factory=list)  # wrong counts / crashes (quick fails)
+    results: dict[str, Result] = field(default_factory=dict)  # scenarios done so far
 
     def fail(self, what: str) -> None:
         self.failures.append(what)
@@ -79,25 +82,70 @@ def last_commit_time(log_text: str) -> float | None:
     return last
 
 
+def first_assignment_time(log_text: str) -> float | None:
+    """Unix time of the consumer's first 'partitions assigned' log line."""
+    for line in log_text.splitlines():
+        if '"partitions assigned"' in line:
+            with contextlib.suppress(orjson.JSONDecodeError, KeyError, ValueError):
+                return datetime.fromisoformat(orjson.loads(line)["ts"]).timestamp()
+    return None
+
+
+# The raw layer's shape changes (issue 12: content-addressed, raw.rows becomes the view
+# raw.v_rows over raw.file_rows): everything that knows it is in these two helpers.
+async def raw_rows(conn: asyncpg.Connection) -> int:
+    """Physical feed rows the raw layer lists (one per row of every published file)."""
+    for table in ("raw.file_rows", "raw.v_rows", "raw.rows"):  # cheapest first
+        if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+            return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+    raise RuntimeError("no raw layer table: raw.file_rows, raw.v_rows or raw.rows")
+
+
+async def raw_layer_bytes(conn: asyncpg.Connection) -> int:
+    """On-disk bytes of every ordinary table of schema raw (indexes and TOAST included)."""
+    return int(
+        await conn.fetchval(
+            """SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'raw' AND c.relkind IN ('r', 'p')"""
+        )
+    )
+
+
+async def database_bytes(stack: Stack, db: Database) -> int:
+    """pg_database_size after a CHECKPOINT (WAL and dirty buffers flushed first, so that
+    two readings compare what the data files hold)."""
+    conn = await asyncpg.connect(dsn_for(stack.superuser_dsn or stack.admin_dsn, db.name))
+    try:
+        with contextlib.suppress(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CHECKPOINT")
+        return int(await conn.fetchval("SELECT pg_database_size(current_database())"))
+    finally:
+        await conn.close()
+
+
 async def db_counts(db: Database) -> dict[str, Any]:
     conn = await asyncpg.connect(db.admin_dsn)
     try:
+        raw = await raw_rows(conn)
         row = await conn.fetchrow(
-            """SELECT (SELECT count(*) FROM raw.file_rows) AS raw_rows,
-                      (SELECT count(*) FROM public.lots) AS lots,
+            """SELECT (SELECT count(*) FROM public.lots) AS lots,
                       (SELECT count(*) FROM audit.parse_errors) AS parse_errors,
                       (SELECT extract(epoch FROM max(updated_at))
                          FROM ingest.consumer_offsets) AS last_offset_at"""
         )
     finally:
         await conn.close()
-    return dict(row) if row is not None else {}
+    return {"raw_rows": raw, **(dict(row) if row is not None else {})}
 
 
-def check_counts(ctx: Ctx, name: str, counts: dict[str, Any], exp: Expected) -> bool:
+def check_counts(
+    ctx: Ctx, name: str, counts: dict[str, Any], exp: Expected, published: int | None = None
+) -> bool:
     ok = True
-    if counts.get("raw_rows") != exp.rows:
-        ctx.fail(f"{name}: raw.file_rows {counts.get('raw_rows')} != rows published {exp.rows}")
+    rows = exp.rows if published is None else published
+    if counts.get("raw_rows") != rows:
+        ctx.fail(f"{name}: raw rows {counts.get('raw_rows')} != rows published {rows}")
         ok = False
     if counts.get("lots") != len(exp.lots):
         ctx.fail(f"{name}: lots {counts.get('lots')} != distinct good lots {len(exp.lots)}")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+import pytest
+
+from bench import report
 from bench.expect import expected
 from bench.generate import Spec, generate
-from bench.report import table, targets
+from bench.report import headline, table, targets
 from bench.scenarios.common import last_commit_time
 from bench.scenarios.latency import buckets, quantile
 
@@ -51,11 +55,53 @@ def test_targets_give_pass_miss_and_na() -> None:
         }
     }
     verdicts = {t["name"]: t["verdict"] for t in targets(results)}
-    assert verdicts["end-to-end / SQL floor"] == "PASS"
-    assert verdicts["end-to-end / naive"] == "MISS"
-    assert verdicts["producer / kcat"] == "n/a"
+    assert verdicts["end-to-end / SQL floor"] == "MISS"  # 0.7 < 0.8
+    assert verdicts["first ingest, vinops / peer"] == "n/a"
     assert verdicts["consumer peak RSS (MB)"] == "PASS"
+    # Retired targets are information only.
+    assert not {"end-to-end / naive", "producer / kcat"} & verdicts.keys()
     assert "1 end to end" in table({**results, "targets": targets(results)})
+
+
+FULL = {
+    "e2e": {"rows_per_s": 4000.0, "consumer_peak_rss_mb": 180.0},
+    "floor": {"rows_per_s": 5000.0},
+    "producer": {"rows_per_s": 48000.0, "ratio_producer_to_kcat": 0.13},
+    "latency": {"p50_s": 0.2, "p99_s": 0.45, "rate_target": 2000},
+    "memory": {"peak_rss_mb": 107.0},
+    "snapshot": {
+        "s1": {"rows_per_s": 4000.0, "growth_bytes": 1000},
+        "s2": {"rows_per_s": 24000.0, "growth_bytes": 100},
+    },
+    "peer": {"rows_per_s": 2000.0, "vinops_over_peer": 2.0, "jvm_peak_rss_mb": 900.0,
+             "snapshot2": {"rows_per_s": 3000.0}},
+}  # fmt: skip
+
+
+def test_headline_has_the_promised_keys_as_numbers() -> None:
+    head = headline({"scenarios": FULL})
+    promised = {
+        ("ratios", "e2e_over_floor"): 0.8,
+        ("ratios", "e2e_over_peer"): 2.0,
+        ("ratios", "snapshot2_over_snapshot1"): 6.0,
+        ("ratios", "snapshot2_growth_over_snapshot1"): 0.1,
+        ("ratios", "snapshot2_over_peer"): 8.0,
+        ("latency", "p99_s"): 0.45,
+        ("rss_mb", "producer_1m"): 107.0,
+        ("rss_mb", "consumer"): 180.0,
+        ("rss_mb", "peer"): 900.0,
+    }
+    for (group, key), value in promised.items():
+        assert isinstance(head[group][key], float), (group, key)
+        assert head[group][key] == value, (group, key)
+    assert all(t["verdict"] == "PASS" for t in targets({"scenarios": FULL}))
+
+
+def test_vinops_over_peer_falls_back_to_this_runs_e2e() -> None:
+    scenarios = {**FULL, "peer": {"rows_per_s": 1000.0}}
+    assert headline({"scenarios": scenarios})["ratios"]["e2e_over_peer"] == 4.0
+    skipped = {**FULL, "peer": {"skipped": "mvn not found"}}
+    assert headline({"scenarios": skipped})["ratios"]["e2e_over_peer"] is None
 
 
 def test_expected_counts_come_from_the_file(tmp_path: Path) -> None:
@@ -64,3 +110,19 @@ def test_expected_counts_come_from_the_file(tmp_path: Path) -> None:
     assert exp.rows == 200
     assert exp.good == 198
     assert len(exp.lots) == 195
+
+
+def test_only_a_complete_full_run_replaces_the_committed_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report, "OUT", tmp_path / "out")
+    monkeypatch.setattr(report, "COMMITTED", tmp_path / "results" / "latest.json")
+    monkeypatch.setattr(report, "DOC_CHART", tmp_path / "docs" / "chart.png")
+    results = {"timestamp": "2026-12-03T10:00:00Z", "sizes": {"rows": 10}, "scenarios": FULL}
+    for mode, partial in (("quick", False), ("full", True)):
+        report.write({**results, "mode": mode, "partial": partial})
+        assert not report.COMMITTED.exists()
+    report.write({**results, "mode": "full", "partial": False, **headline(results)})
+    written = orjson.loads(report.COMMITTED.read_bytes())
+    assert written["ratios"]["snapshot2_over_peer"] == 8.0
+    assert report.DOC_CHART.exists()

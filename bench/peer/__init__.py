@@ -1,0 +1,1 @@
+"""The benchmark's peer: Kafka Connect (standalone) with Debezium's JDBC sink."""
