@@ -127,11 +127,6 @@ WITH ids AS (
     pos = EXCLUDED.pos, fields_total = EXCLUDED.fields_total,
     fields_unknown = EXCLUDED.fields_unknown, source_updated_at = EXCLUDED.source_updated_at
   WHERE c.kind <> 'row' AND EXCLUDED.kind = 'row'
-), flip AS (
-  UPDATE raw.contents c SET kind = 'row', fields_total = b.fields_total,
-         fields_unknown = b.fields_unknown, source_updated_at = b.su_real
-  FROM vinops_batch b
-  WHERE b.body IS NULL AND b.content_kind = 'row' AND c.digest = b.digest AND c.kind <> 'row'
 ), stg AS (
   INSERT INTO staging.copart_raw (file_id, row_no, window_start_utc, lot_external_id, vin_raw,
                                   vin_normalized, source_updated_at, fields_total, fields_unknown)
@@ -150,6 +145,15 @@ WITH ids AS (
 )
 SELECT file_id, count(*)::int AS n, (count(*) FILTER (WHERE kind = 'malformed'))::int AS bad
 FROM ins GROUP BY file_id
+"""
+
+# A content stored as 'malformed' (refused before) that maps now: rare, so its own statement,
+# run only when the batch has one (an UPDATE ... FROM the temp table may scan raw.contents).
+SQL_FLIP_APPLIED = """
+UPDATE raw.contents c SET kind = 'row', fields_total = x.ft, fields_unknown = x.fu,
+       source_updated_at = x.su
+FROM unnest($1::bytea[], $2::smallint[], $3::smallint[], $4::timestamptz[]) AS x(d, ft, fu, su)
+WHERE c.digest = x.d AND c.kind <> 'row'
 """
 
 # Contents already stored; the applied ones ('row') need no decode, mapping or core write.
@@ -587,6 +591,13 @@ class Sink:
             new = _batch_records(batch, self._layout_ids)
             if new:
                 await conn.copy_records_to_table("vinops_batch", records=new, columns=BATCH_COLUMNS)
+            flips = [r for r in batch.rows if r.mapped is not None and r.body is None]
+            if flips:
+                m = [r.mapped for r in flips if r.mapped is not None]
+                await conn.execute(
+                    SQL_FLIP_APPLIED, [r.digest for r in flips], [x.fields_total for x in m],
+                    [x.fields_unknown for x in m], [x.source_updated_at for x in m],
+                )  # fmt: skip
             # 3. raw.contents + staging.copart_raw + raw.file_rows (one statement).
             for r in await conn.fetch(SQL_RAW_AND_STAGING):
                 per_file_rows[r["file_id"]] += r["n"]
