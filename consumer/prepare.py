@@ -504,7 +504,10 @@ def _compact(
 
 
 def _header_digest(found: Mapping[str, bytes]) -> bytes | None:
-    text = found.get(H_DIGEST)
+    return _parse_digest(found.get(H_DIGEST))
+
+
+def _parse_digest(text: bytes | None) -> bytes | None:
     if text is None or len(text) != 2 * DIGEST_BYTES:
         return None
     try:
@@ -564,7 +567,7 @@ def content_digests(messages: Sequence[Inbound], row_topic: str) -> list[bytes]:
             continue
         for name, value in message.headers:
             if name == H_DIGEST:
-                digest = _header_digest({H_DIGEST: value})
+                digest = _parse_digest(value)
                 if digest is not None:
                     out.append(digest)
                 break

@@ -188,6 +188,14 @@ async def dump(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
         await conn.close()
 
 
+async def fetch(dsn: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
+
+
 async def count(dsn: str, sql: str, *args: Any) -> int:
     conn = await asyncpg.connect(dsn)
     try:

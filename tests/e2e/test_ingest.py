@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import asyncpg
 import pytest
 
 from feed.vin import normalize_vin
 from tests.e2e.fixtures import Feed, winners
-from tests.e2e.harness import Harness, count, dump
+from tests.e2e.harness import Harness, count, dump, fetch
 from tests.kafka import read_topic
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-
-async def _fetch(dsn: str, sql: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return list(await conn.fetch(sql))
-    finally:
-        await conn.close()
 
 
 async def test_multi_file_ingest_lands_exactly(harness: Harness, feed: Feed) -> None:
@@ -37,7 +28,7 @@ async def test_multi_file_ingest_lands_exactly(harness: Harness, feed: Feed) -> 
     assert await count(dsn, "SELECT count(*) FROM staging.copart_raw") == len(good)
 
     # lots: one per lot number, last write (by source time) wins
-    lots = {r["lot_external_id"]: r for r in await _fetch(dsn, "SELECT * FROM public.lots")}
+    lots = {r["lot_external_id"]: r for r in await fetch(dsn, "SELECT * FROM public.lots")}
     assert set(lots) == set(best)
     assert len(lots) == 50
     for lot, row in best.items():
@@ -50,7 +41,7 @@ async def test_multi_file_ingest_lands_exactly(harness: Harness, feed: Feed) -> 
 
     # vehicles: one per valid normalised VIN; masked / empty / junk VINs make none
     vins = {normalize_vin(r.vin_raw) for r in good} - {None}
-    got = {r["vin"] for r in await _fetch(dsn, "SELECT vin FROM public.vehicles")}
+    got = {r["vin"] for r in await fetch(dsn, "SELECT vin FROM public.vehicles")}
     assert got == vins
     assert len(got) == 46
 
@@ -60,15 +51,13 @@ async def test_multi_file_ingest_lands_exactly(harness: Harness, feed: Feed) -> 
     assert await count(dsn, "SELECT count(DISTINCT kind) FROM public.images") == 2
 
     # audit
-    reasons = sorted(
-        r["reason"] for r in await _fetch(dsn, "SELECT reason FROM audit.parse_errors")
-    )
+    reasons = sorted(r["reason"] for r in await fetch(dsn, "SELECT reason FROM audit.parse_errors"))
     # The interface asks for the producer's reason; 'malformed' is tolerated until aligned.
     assert len(reasons) == 2
     assert set(reasons) <= {"csv_field_count", "no_lot_number", "malformed"}
     conflicts = {
         (r["lot_external_id"], r["conflict_reason"])
-        for r in await _fetch(
+        for r in await fetch(
             dsn, "SELECT lot_external_id, conflict_reason FROM audit.vin_conflicts"
         )
     }
@@ -78,7 +67,7 @@ async def test_multi_file_ingest_lands_exactly(harness: Harness, feed: Feed) -> 
         ("11", "invalid"),
         ("50", "masked"),
     } <= conflicts
-    runs = await _fetch(
+    runs = await fetch(
         dsn,
         "SELECT r.status, r.rows_expected, f.rows_published, f.path FROM audit.etl_runs r "
         "JOIN raw.csv_files f USING (file_id)",
@@ -105,8 +94,7 @@ async def test_newer_file_first_keeps_newer_values(harness: Harness, feed: Feed)
     totals = harness.consume()
     best = winners(feed.of(("A", "B")))
     lots = {
-        r["lot_external_id"]: r
-        for r in await _fetch(harness.admin_dsn, "SELECT * FROM public.lots")
+        r["lot_external_id"]: r for r in await fetch(harness.admin_dsn, "SELECT * FROM public.lots")
     }
     assert {k: v["yard_name"] for k, v in lots.items()} == {k: v.yard_name for k, v in best.items()}
     assert all(lots[str(n)]["yard_name"] == "B YARD" for n in range(21, 51))

@@ -14,7 +14,7 @@ from feed.contract import content_digest
 from producer.feedfile import inspect_file
 from producer.messages import MessageBuilder, is_blank
 from producer.reader import CsvReader
-from tests.e2e.harness import Harness, count
+from tests.e2e.harness import Harness, count, fetch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -83,7 +83,7 @@ async def test_second_snapshot_writes_only_its_changes(harness: Harness, tmp_pat
     assert contents_before == len(set(one))
     applied = {
         bytes(r[0])
-        for r in await asyncpg_fetch(
+        for r in await fetch(
             harness.admin_dsn, "SELECT digest FROM raw.contents WHERE kind = 'row'"
         )
     }
@@ -109,24 +109,16 @@ async def test_second_snapshot_writes_only_its_changes(harness: Harness, tmp_pat
     # A reference for every physical row; contents only for new contents.
     assert await count(dsn, "SELECT count(*) FROM raw.file_rows") == len(one) + len(two)
     assert await count(dsn, "SELECT count(*) FROM raw.contents") == len(set(one) | set(two))
-    views = {r["path"]: r for r in await asyncpg_fetch(dsn, "SELECT * FROM audit.v_ingest_count")}
+    views = {r["path"]: r for r in await fetch(dsn, "SELECT * FROM audit.v_ingest_count")}
     assert views[str(first)]["rows_ingested"] == len(one)
     assert views[str(second)]["rows_ingested"] == len(two)
     assert views[str(first)]["rows_malformed"] == views[str(second)]["rows_malformed"]
     assert views[str(first)]["parse_errors"] == views[str(second)]["parse_errors"] > 0
     assert {v["run_status"] for v in views.values()} == {"completed"}
-    rates = await asyncpg_fetch(
+    rates = await fetch(
         dsn,
         "SELECT f.path, sum(u.fields_unknown) AS unknown, sum(u.rows) AS rows"
         " FROM audit.v_unknown_rate u JOIN raw.csv_files f USING (file_id) GROUP BY f.path",
     )
     by_path = {r["path"]: (r["rows"], r["unknown"]) for r in rates}
     assert by_path[str(first)][0] == by_path[str(second)][0]  # every good row counted
-
-
-async def asyncpg_fetch(dsn: str, sql: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return list(await conn.fetch(sql))
-    finally:
-        await conn.close()
