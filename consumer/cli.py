@@ -18,7 +18,7 @@ from consumer.errors import ConfigError
 from consumer.export_cli import add_export_parser, run_export
 from consumer.migrate_cli import add_migrate_parser, run_migrate
 from consumer.service import Service, StartupInterruptedError
-from consumer.settings import Settings, SettingsError
+from consumer.settings import Settings, SettingsError, read_dsn
 
 log = logging.getLogger("consumer")
 
@@ -84,9 +84,8 @@ async def run_service(settings: Settings) -> int:
 
 
 async def run_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    dsn = env.get("VINOPS_PG_DSN")
-    if not dsn:
-        print("consumer status: VINOPS_PG_DSN is required", file=sys.stderr)
+    dsn = read_dsn("status", env)
+    if dsn is None:
         return 2
     conn = await asyncpg.connect(dsn)
     try:

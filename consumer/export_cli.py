@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, TextIO
 import asyncpg
 
 from consumer import export
+from consumer.settings import read_dsn
 
 
 def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -56,9 +57,8 @@ def _output(path: str | None, stdout: BinaryIO) -> Iterator[TextIO]:
 async def run_export(
     args: argparse.Namespace, env: Mapping[str, str], stdout: BinaryIO | None = None
 ) -> int:
-    dsn = env.get("VINOPS_PG_DSN")
-    if not dsn:
-        print("consumer export-raw: VINOPS_PG_DSN is required", file=sys.stderr)
+    dsn = read_dsn("export-raw", env)
+    if dsn is None:
         return 2
     conn = await asyncpg.connect(dsn)
     try:

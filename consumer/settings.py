@@ -7,6 +7,7 @@ PostgreSQL DSN carries a password, so ``repr`` and ``describe`` only ever show i
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -39,6 +40,14 @@ def mask_dsn(dsn: str) -> str:
     """The DSN with any password replaced by ``***``."""
     masked = _PASSWORD.sub(r"\g<head>***\g<tail>", dsn)
     return _PASSWORD_PARAM.sub(r"\g<head>***", masked)
+
+
+def read_dsn(command: str, env: Mapping[str, str]) -> str | None:
+    """VINOPS_PG_DSN for a one-shot command, or None after one line saying it is missing."""
+    dsn = env.get("VINOPS_PG_DSN")
+    if not dsn:
+        print(f"consumer {command}: VINOPS_PG_DSN is required", file=sys.stderr)
+    return dsn or None
 
 
 @dataclass(frozen=True, slots=True)
