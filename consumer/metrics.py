@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
+from consumer.histogram import BatchHistogram
+
 OUTCOMES = ("inserted", "updated", "unchanged", "stale")
 RUN_STATUSES = ("started", "completed", "failed")
 PARSE_REASONS = (
@@ -108,7 +110,7 @@ class Metrics:
             registry=registry,
         )  # fmt: skip
         self.ready = Gauge("vinops_consumer_ready", "1 when /readyz is 200", registry=registry)
-        self.publish_to_commit = Histogram(
+        self.publish_to_commit = BatchHistogram(
             "vinops_publish_to_commit_seconds", "DB commit time minus Kafka timestamp per message",
             buckets=_LATENCY, registry=registry,
         )  # fmt: skip

@@ -7,11 +7,12 @@ key survives: Postgres refuses to update one row twice in one INSERT ... ON CONF
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -42,6 +43,11 @@ from feed.contract import (
 )
 
 _REQUIRED_HEADERS = (H_FILE_ID, H_SHA256, H_ROW_NO, H_DIALECT)
+# The producer's header order (RowMeta.kafka_headers(), then the digest): rows that keep it
+# are checked against a per-file template instead of being parsed header by header.
+_CANONICAL_HEADERS = (H_FILE_ID, H_SHA256, H_ROW_NO, H_DIALECT, H_KIND, H_ENCODING, H_CONTRACT,
+                      H_DIGEST)  # fmt: skip
+_ROW_NO_AT, _DIGEST_AT = 2, 7
 # Contents the raw layer already stores: digest -> (fields_total, fields_unknown) when the
 # content was applied to the core tables, None when it was not (malformed, refused).
 Known = Mapping[bytes, tuple[int, int] | None]
@@ -69,12 +75,29 @@ class ParseErrorRecord:
     counts_as_row: bool = False
 
 
+class Reference(NamedTuple):
+    """One physical row as raw.file_rows records it (fields in its COPY column order).
+
+    Every row message of a file gets one; a row whose content is already applied gets
+    nothing else (no ``RawRow``, no decode, no mapping).
+    """
+
+    file_id: uuid.UUID
+    row_no: int
+    kind: str  # 'row' | 'malformed'
+    lot_external_id: str | None
+    digest: bytes
+    parse_error: str | None
+    kafka_partition: int
+    kafka_offset: int
+
+
 @dataclass(frozen=True, slots=True)
 class RawRow:
-    """One row message: its reference in raw.file_rows, its content when new, the typed row.
+    """A row message that brings a content not stored yet, or one to apply (mapped).
 
-    ``body`` is None when the content is already stored (applied in an earlier batch, or
-    earlier in this one): the row is then only referenced, never decoded or mapped.
+    ``body`` is None when the content is already stored but not applied (the database
+    refused it before) or repeats a content earlier in this batch.
     """
 
     message: Inbound
@@ -123,6 +146,7 @@ class PreparedBatch:
     offsets: dict[tuple[str, int], int]
     dead_letters: tuple[DeadLetter, ...] = ()
     rows: tuple[RawRow, ...] = ()
+    references: tuple[Reference, ...] = ()  # one per row message of a file, rows included
     parse_errors: tuple[ParseErrorRecord, ...] = ()
     files: tuple[FileInfo, ...] = ()
     winners: Winners = field(default_factory=Winners)
@@ -212,9 +236,24 @@ def reject(
         offsets=next_offsets(messages),
         dead_letters=tuple(DeadLetter(m, reason, type(error).__name__, text) for m in messages),
         rows=tuple(rows),
+        references=tuple(map(reference_of, rows)),
         parse_errors=tuple(records),
         files=_files_of_rejects(records, messages),
     )
+
+
+def reference_of(row: RawRow) -> Reference:
+    return Reference(
+        row.meta.file_id, row.meta.row_no, row.kind, row.lot_external_id, row.digest,
+        row.parse_error, row.message.partition, row.message.offset,
+    )  # fmt: skip
+
+
+def _lot_of_key(key: bytes | None) -> str | None:
+    """The lot number as mapping derives it from the key: NUL dropped (text cannot hold it),
+    then stripped. A raw key would make the reference's INSERT fail on a NUL."""
+    text = key.decode("utf-8", "replace") if key else ""
+    return text.replace("\x00", "").strip() or None
 
 
 def _refused_row(message: Inbound, error: str) -> RawRow | None:
@@ -258,12 +297,20 @@ class _Builder:
         # Contents first seen in this batch and mapped: a repeat is referenced, not processed.
         self.new_rows: set[bytes] = set()
         self.rows: list[RawRow] = []
+        self.references: list[Reference] = []
         self.parse_errors: list[ParseErrorRecord] = []
         self.dead: list[DeadLetter] = []
         self.files: dict[uuid.UUID, FileInfo] = {}
         # Rows of one file share every header but the row number: parse them (UUID, enum)
         # once per batch and file, not once per row.
         self._metas: dict[tuple[bytes | None, ...], RowMeta] = {}
+        # Headers of a row in the producer's order, row number and digest left out -> the
+        # file's RowMeta (row number 0) once they were checked, None when they are not valid.
+        self._templates: dict[tuple[tuple[str, bytes], ...], RowMeta | None] = {}
+
+    def add(self, row: RawRow) -> None:
+        self.rows.append(row)
+        self.references.append(reference_of(row))
 
     def meta(self, found: Mapping[str, bytes], message: Inbound) -> RowMeta:
         """``RowMeta.from_kafka_headers``, reusing what an earlier row of the file parsed."""
@@ -328,6 +375,8 @@ class _Builder:
             self.reject(message, "bad_value", exc)
 
     def row(self, message: Inbound) -> None:
+        if self._known_row(message):
+            return
         found = dict(message.headers)
         missing = [h for h in _REQUIRED_HEADERS if h not in found]
         if missing:
@@ -396,18 +445,59 @@ class _Builder:
         body, layout = (
             (None, None) if digest in self.known else _compact(original, message.value, payload)
         )
-        self.rows.append(
+        self.add(
             RawRow(
                 message, meta, body, "row", mapped.lot_external_id, None, mapped,
                 digest=digest, layout=layout,
             )
         )  # fmt: skip
 
-    def _reference_only(self, found: Mapping[str, bytes], message: Inbound, meta: RowMeta) -> bool:
-        """Record a row whose content was already applied as a bare reference."""
-        digest = _header_digest(found)
-        if digest is None:
+    def _known_row(self, message: Inbound) -> bool:
+        """The hot path of a repeated snapshot: a row in the producer's header order whose
+        content is applied becomes a bare reference, its headers checked per file, not per row.
+        Anything unusual returns False and takes the full path, which says what is wrong."""
+        h = message.headers
+        if len(h) != len(_CANONICAL_HEADERS):
             return False
+        digest_header, row_no_header = h[_DIGEST_AT], h[_ROW_NO_AT]
+        if digest_header[0] != H_DIGEST or row_no_header[0] != H_ROW_NO:
+            return False
+        template_key = (h[0], h[1], h[3], h[4], h[5], h[6])
+        if template_key in self._templates:
+            meta = self._templates[template_key]
+        else:
+            meta = self._templates[template_key] = self._template(h)
+        if meta is None:
+            return False
+        try:
+            row_no = int(row_no_header[1])
+        except ValueError:
+            return False
+        digest = _parse_digest(digest_header[1])
+        if digest is None or not self._applied(digest):
+            return False
+        self.references.append(
+            Reference(meta.file_id, row_no, "row", _lot_of_key(message.key), digest, None,
+                      message.partition, message.offset)
+        )  # fmt: skip
+        return True
+
+    def _template(self, headers: tuple[tuple[str, bytes], ...]) -> RowMeta | None:
+        """The file's RowMeta when these headers are a valid row's, in the producer's order."""
+        if tuple(name for name, _ in headers) != _CANONICAL_HEADERS:
+            return None
+        try:
+            meta = RowMeta.from_kafka_headers(headers)
+        except ContractError:
+            return None
+        if meta.kind is not RowKind.ROW:
+            return None
+        self.touch_file(meta)
+        return meta
+
+    def _applied(self, digest: bytes) -> bool:
+        """True (and counted as unchanged) when this content was already applied: in an
+        earlier batch, or mapped earlier in this one."""
         known = self.known.get(digest)
         if known is None and digest not in self.new_rows:
             return False  # new, or stored but never applied: processed again
@@ -415,11 +505,17 @@ class _Builder:
             self.known_fields[0] += known[0]
             self.known_fields[1] += known[1]
         self.unchanged += 1
-        # The lot number as mapping derives it: NUL dropped (text cannot hold it), then
-        # stripped. A raw key would make the reference's INSERT fail on a NUL.
-        key = message.key.decode("utf-8", "replace") if message.key else ""
-        lot = key.replace("\x00", "").strip() or None
-        self.rows.append(RawRow(message, meta, None, "row", lot, None, None, digest=digest))
+        return True
+
+    def _reference_only(self, found: Mapping[str, bytes], message: Inbound, meta: RowMeta) -> bool:
+        """Record a row whose content was already applied as a bare reference."""
+        digest = _header_digest(found)
+        if digest is None or not self._applied(digest):
+            return False
+        self.references.append(
+            Reference(meta.file_id, meta.row_no, "row", _lot_of_key(message.key), digest, None,
+                      message.partition, message.offset)
+        )  # fmt: skip
         return True
 
     def _oversized(self, message: Inbound, meta: RowMeta, value: bytes) -> None:
@@ -447,7 +543,7 @@ class _Builder:
     ) -> None:
         digest = content_digest(message.value or b"")
         body = None if digest in self.known else payload  # stored once, whatever repeats
-        self.rows.append(RawRow(message, meta, body, "malformed", None, error, None, digest=digest))
+        self.add(RawRow(message, meta, body, "malformed", None, error, None, digest=digest))
         self.parse_errors.append(
             ParseErrorRecord(
                 dedup_key=f"{meta.file_id}:{meta.row_no}",
@@ -511,8 +607,8 @@ def _parse_digest(text: bytes | None) -> bytes | None:
     if text is None or len(text) != 2 * DIGEST_BYTES:
         return None
     try:
-        return bytes.fromhex(text.decode("ascii"))
-    except (ValueError, UnicodeDecodeError):
+        return binascii.unhexlify(text)
+    except (binascii.Error, ValueError):
         return None
 
 
@@ -565,12 +661,14 @@ def content_digests(messages: Sequence[Inbound], row_topic: str) -> list[bytes]:
     for message in messages:
         if message.topic != row_topic:
             continue
-        for name, value in message.headers:
-            if name == H_DIGEST:
-                digest = _parse_digest(value)
-                if digest is not None:
-                    out.append(digest)
-                break
+        h = message.headers
+        if len(h) > _DIGEST_AT and h[_DIGEST_AT][0] == H_DIGEST:  # the producer's order
+            text: bytes | None = h[_DIGEST_AT][1]
+        else:
+            text = next((value for name, value in h if name == H_DIGEST), None)
+        digest = _parse_digest(text)
+        if digest is not None:
+            out.append(digest)
     return out
 
 
@@ -595,6 +693,7 @@ def prepare(
         offsets=next_offsets(messages),
         dead_letters=tuple(builder.dead),
         rows=rows,
+        references=tuple(builder.references),
         parse_errors=tuple(builder.parse_errors),
         files=tuple(builder.files.values()),
         winners=winners,

@@ -35,7 +35,7 @@ from consumer.metrics import Metrics
 from consumer.offsets import DbOffsetsListener
 from consumer.positions import Positions
 from consumer.prepare import PreparedBatch, content_digests, prepare
-from consumer.records import Inbound
+from consumer.records import Inbound, to_inbound
 from consumer.retry import Backoff
 from consumer.settings import Settings
 from consumer.sink import Sink
@@ -55,18 +55,6 @@ class _AbandonedError(Exception):
 
 class StartupInterruptedError(Exception):
     """A stop signal arrived while start() still waited for a service: nothing to drain."""
-
-
-def to_inbound(record: Any) -> Inbound:
-    return Inbound(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value,
-        headers=tuple((k, bytes(v)) for k, v in (record.headers or ())),
-        timestamp_ms=int(record.timestamp),
-    )
 
 
 class Service:

@@ -29,7 +29,7 @@ import orjson
 
 from consumer.errors import IngestError, TransientError, translate_pg
 from consumer.mapping import LOT_COLUMNS, VEHICLE_ATTRS
-from consumer.prepare import PreparedBatch, RawRow
+from consumer.prepare import PreparedBatch, RawRow, Reference
 
 # --- the temp table -------------------------------------------------------------------
 _LOT_TYPES: Mapping[str, str] = {
@@ -99,13 +99,11 @@ WHERE ({", ".join(f"f.{c}" for c in _FILL)})
 # --- raw + staging --------------------------------------------------------------------
 # New contents first: their bodies 32 to a chunk (PostgreSQL compresses only values over
 # ~2 KB; one row's ~0.7 KB of values is below that, 32 of them compress to ~45% with lz4),
-# then a content row per digest pointing into its chunk, then a reference for every
-# physical row. The batch carries each body once, and none that is already stored. A
-# content stored as 'malformed' (a row the database refused before) that maps now is
-# flipped to 'row': kind = 'row' means applied.
-# No ORDER BY on the references: they are COPYed sorted by (file_id, row_no).
+# then a content row per digest pointing into its chunk. The batch carries each body once,
+# and none that is already stored. A content stored as 'malformed' (a row the database
+# refused before) that maps now is flipped to 'row': kind = 'row' means applied.
 CHUNK_ROWS = 32
-SQL_RAW_AND_STAGING = """
+SQL_CONTENTS_AND_STAGING = """
 WITH ids AS (
   SELECT chunk_no, nextval(pg_get_serial_sequence('raw.content_chunks', 'chunk_id')) AS chunk_id
   FROM (SELECT DISTINCT chunk_no FROM vinops_batch WHERE body IS NOT NULL) x
@@ -134,7 +132,14 @@ WITH ids AS (
          vin_raw, vin_normalized, su_real, fields_total, fields_unknown
   FROM vinops_batch WHERE kind = 'row' AND lot_external_id IS NOT NULL
   ON CONFLICT (file_id, row_no) DO NOTHING
-), ins AS (
+)
+SELECT 1
+"""
+
+# References of rows some of which raw.file_rows already holds (a file published again): the
+# first record of a physical row stays. No ORDER BY: they are COPYed sorted by (file_id, row_no).
+SQL_REFERENCES_KEEP_FIRST = """
+WITH ins AS (
   INSERT INTO raw.file_rows (file_id, row_no, kind, lot_external_id, digest, parse_error,
                              kafka_partition, kafka_offset)
   SELECT file_id, row_no, kind, lot_external_id, digest, parse_error, kafka_partition,
@@ -157,9 +162,13 @@ WHERE c.digest = x.d AND c.kind <> 'row'
 """
 
 # Contents already stored; the applied ones ('row') need no decode, mapping or core write.
+# Arrays, not a row per content: decoded in asyncpg's C code, zipped into a dict in C too.
 SQL_KNOWN_CONTENTS = """
-SELECT digest, kind, fields_total, fields_unknown FROM raw.contents
-WHERE digest = ANY($1::bytea[])
+SELECT coalesce(array_agg(digest) FILTER (WHERE kind = 'row'), '{}') AS applied,
+       coalesce(array_agg(coalesce(fields_total, 0)) FILTER (WHERE kind = 'row'), '{}') AS ft,
+       coalesce(array_agg(coalesce(fields_unknown, 0)) FILTER (WHERE kind = 'row'), '{}') AS fu,
+       coalesce(array_agg(digest) FILTER (WHERE kind <> 'row'), '{}') AS refused
+FROM raw.contents WHERE digest = ANY($1::bytea[])
 """
 # Autocommitted before the batch's transaction, so a cached id never names a rolled-back row.
 SQL_LAYOUT = """
@@ -401,14 +410,9 @@ def _vin_flag(row: RawRow) -> str | None:
     return None
 
 
-def _refs_records(batch: PreparedBatch) -> list[tuple[Any, ...]]:
+def _refs_records(batch: PreparedBatch) -> list[Reference]:
     """One reference per row message, sorted by (file_id, row_no), in REFS_COLUMNS order."""
-    rows = sorted(batch.rows, key=lambda r: (r.meta.file_id.int, r.meta.row_no))
-    return [
-        (r.meta.file_id, r.meta.row_no, r.kind, r.lot_external_id, r.digest, r.parse_error,
-         r.message.partition, r.message.offset)
-        for r in rows
-    ]  # fmt: skip
+    return sorted(batch.references, key=lambda r: (r.file_id.int, r.row_no))
 
 
 def _batch_records(
@@ -515,15 +519,13 @@ class Sink:
             return {}
         try:
             async with self._pool.acquire() as conn:
-                rows = await conn.fetch(SQL_KNOWN_CONTENTS, list(set(digests)))
+                found = await conn.fetchrow(SQL_KNOWN_CONTENTS, list(set(digests)))
         except _PG_ERRORS as exc:
             raise translate_pg(exc) from exc
-        return {
-            bytes(r["digest"]): (int(r["fields_total"] or 0), int(r["fields_unknown"] or 0))
-            if r["kind"] == "row"
-            else None
-            for r in rows
-        }
+        assert found is not None  # noqa: S101 - an aggregate returns one row
+        known: dict[bytes, tuple[int, int] | None] = dict.fromkeys(found["refused"])
+        known.update(zip(found["applied"], zip(found["ft"], found["fu"], strict=True), strict=True))
+        return known
 
     async def _resolve_layouts(self, conn: Any, batch: PreparedBatch) -> None:
         for layout in {r.layout for r in batch.rows if r.layout is not None}:
@@ -580,14 +582,10 @@ class Sink:
         if any(f.has_event for f in batch.files):
             await conn.execute(SQL_FILES_FILL, *_files_params(batch, events=True))
 
-        if batch.rows or batch.parse_errors:
+        if batch.references or batch.rows or batch.parse_errors:
             await conn.execute(CREATE_BATCH_TABLE)  # step 6 reads it even when empty
-        if batch.rows:
-            # 2. COPY a reference of every row message, and the new contents with their
-            #    mapped rows, into the session's temp tables.
-            await conn.copy_records_to_table(
-                "vinops_refs", records=_refs_records(batch), columns=REFS_COLUMNS
-            )
+        if batch.references or batch.rows:
+            # 2. COPY the new contents and the mapped rows into the session's temp table.
             new = _batch_records(batch, self._layout_ids)
             if new:
                 await conn.copy_records_to_table("vinops_batch", records=new, columns=BATCH_COLUMNS)
@@ -598,11 +596,13 @@ class Sink:
                     SQL_FLIP_APPLIED, [r.digest for r in flips], [x.fields_total for x in m],
                     [x.fields_unknown for x in m], [x.source_updated_at for x in m],
                 )  # fmt: skip
-            # 3. raw.contents + staging.copart_raw + raw.file_rows (one statement).
-            for r in await conn.fetch(SQL_RAW_AND_STAGING):
-                per_file_rows[r["file_id"]] += r["n"]
-                per_file_errors[r["file_id"]] += r["bad"]
-                raw_inserted += r["n"]
+            # 3. raw.contents + staging.copart_raw, then a reference of every row message.
+            if new:
+                await conn.execute(SQL_CONTENTS_AND_STAGING)
+            for file_id, n, bad in await self._write_references(conn, _refs_records(batch)):
+                per_file_rows[file_id] += n
+                per_file_errors[file_id] += bad
+                raw_inserted += n
             # 4. Vehicles before lots (FK), newest version per VIN.
             if batch.winners.vehicles:
                 await conn.execute(SQL_VEHICLES)
@@ -618,7 +618,7 @@ class Sink:
 
         # 6. Sale events, images, row-level VIN conflicts, parse errors.
         parse_errors: collections.Counter[str] = collections.Counter()
-        if batch.rows or batch.parse_errors:
+        if batch.rows or batch.parse_errors:  # bare references change none of these tables
             side = await conn.fetchrow(SQL_SIDE_TABLES, *self._side_params(batch))
             conflicts.update(side["conflicts"] or [])
             by_key = {p.dedup_key: p for p in batch.parse_errors}
@@ -647,6 +647,32 @@ class Sink:
             raw_rows_inserted=raw_inserted,
             newest_timestamp_ms=batch.newest_timestamp_ms,
         )
+
+    @staticmethod
+    async def _write_references(
+        conn: Any, refs: Sequence[Reference]
+    ) -> list[tuple[uuid.UUID, int, int]]:
+        """Record ``refs`` in raw.file_rows: (file_id, rows recorded, malformed among them).
+
+        Straight COPY into the table first: a file's rows arrive once, so this is the rule
+        (and half the cost of INSERT ... ON CONFLICT from a temp table). When some are already
+        there (a file published again), the savepoint undoes the COPY and the first record of
+        each physical row is kept.
+        """
+        if not refs:
+            return []
+        try:
+            async with conn.transaction():
+                await conn.copy_records_to_table(
+                    "file_rows", schema_name="raw", records=refs, columns=REFS_COLUMNS
+                )
+        except asyncpg.UniqueViolationError:
+            await conn.copy_records_to_table("vinops_refs", records=refs, columns=REFS_COLUMNS)
+            return [(r["file_id"], r["n"], r["bad"])
+                    for r in await conn.fetch(SQL_REFERENCES_KEEP_FIRST)]  # fmt: skip
+        rows = collections.Counter(r.file_id for r in refs)
+        bad = collections.Counter(r.file_id for r in refs if r.kind == "malformed")
+        return [(file_id, n, bad[file_id]) for file_id, n in rows.items()]
 
     def _side_params(self, batch: PreparedBatch) -> list[Any]:
         images = [

@@ -4,6 +4,7 @@ recorded in audit.parse_errors, with its raw row kept when the database takes it
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from collections.abc import Sequence
@@ -129,5 +130,7 @@ class BatchWriter:
         m.last_commit.set(now)
         if outcome.newest_timestamp_ms is not None:
             m.event_lag.set(max(now - outcome.newest_timestamp_ms / 1000, 0.0))
-        for msg in batch.messages:
-            m.publish_to_commit.observe(max(now - msg.timestamp_ms / 1000, 0.0))
+        sent_at = collections.Counter(msg.timestamp_ms for msg in batch.messages)
+        m.publish_to_commit.observe_counts(
+            (max(now - ms / 1000, 0.0), count) for ms, count in sent_at.items()
+        )

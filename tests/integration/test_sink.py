@@ -425,7 +425,8 @@ async def test_a_repeated_snapshot_writes_only_what_changed(sink: Sink, pool: as
         }
     two_batch = await write_known(sink, snapshot("snap-2", second, 10))
     assert two_batch.unchanged == 2
-    assert [r.mapped is not None for r in two_batch.rows] == [False, True, False]
+    assert [r.mapped is not None for r in two_batch.rows] == [True]  # only the changed lot
+    assert len(two_batch.references) == 3
     async with pool.acquire() as conn:
         after = {
             r[0]: r[1]
@@ -491,3 +492,22 @@ async def test_a_batch_touching_one_row_twice_is_bisected_not_retried(
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM public.lots") == 1
         assert await conn.fetchval("SELECT count(*) FROM raw.file_rows") == 2
+
+
+async def test_references_partly_recorded_keep_the_first_and_count_only_the_new(
+    sink: Sink, pool: asyncpg.Pool
+) -> None:
+    # The COPY straight into raw.file_rows meets rows already there (a file published again,
+    # part of it written before): the savepoint undoes it and only the new rows are recorded.
+    rows = [row_msg(member_row(str(i)), row_no=i, offset=i - 1) for i in (1, 2, 3)]
+    first = await write(sink, [started_msg(offset=0), *rows[:2]])
+    assert first.raw_rows_inserted == 2
+    again = await write(sink, [*rows, completed_msg(rows=3, offset=1)])
+    assert again.raw_rows_inserted == 1
+    assert again.rows == outcome(inserted=1, unchanged=2)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM raw.file_rows") == 3
+        offsets = await conn.fetch("SELECT row_no, kafka_offset FROM raw.file_rows ORDER BY 1")
+        assert [(r[0], r[1]) for r in offsets] == [(1, 0), (2, 1), (3, 2)]
+        run = await one(conn, "SELECT rows_processed, status FROM audit.etl_runs")
+    assert (run["rows_processed"], run["status"]) == (3, "completed")

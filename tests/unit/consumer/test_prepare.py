@@ -46,7 +46,7 @@ def test_newest_version_per_lot_wins_and_the_rest_count_stale() -> None:
     assert lots_won(batch) == {"1": 10, "2": 12, "3": 15}
     assert batch.deduped_stale == 2
     assert batch.unchanged == 1  # a repeat of a content of this batch is only referenced
-    assert len(batch.rows) == 6  # every version still goes to raw.file_rows
+    assert len(batch.references) == 6  # every version still goes to raw.file_rows
 
 
 def test_equal_source_times_go_to_the_larger_digest_in_either_order() -> None:

@@ -6,7 +6,7 @@ import dataclasses
 
 from consumer.prepare import PreparedBatch, prepare
 from consumer.records import Inbound
-from feed.contract import H_DIGEST, content_digest, digest_header
+from feed.contract import H_CONTRACT, H_DIGEST, H_FILE_ID, H_ROW_NO, content_digest, digest_header
 from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC, member_row, row_msg
 
 
@@ -35,9 +35,10 @@ def test_a_known_content_is_referenced_with_its_stored_field_counts() -> None:
     assert message.value is not None
     digest = content_digest(message.value)
     batch = run(message, known={digest: (48, 5)})
-    (row,) = batch.rows
-    assert (row.body, row.mapped, row.kind, row.digest) == (None, None, "row", digest)
-    assert (row.lot_external_id, row.meta.row_no) == ("7", 3)
+    assert batch.rows == ()  # nothing decoded, mapped or stored again
+    (ref,) = batch.references
+    assert (ref.kind, ref.digest, ref.parse_error) == ("row", digest, None)
+    assert (ref.lot_external_id, ref.row_no, ref.kafka_offset) == ("7", 3, 0)
     assert (batch.unchanged, batch.fields_total, batch.fields_unknown) == (1, 48, 5)
     assert batch.winners.lots == ()
 
@@ -46,9 +47,10 @@ def test_a_content_repeated_in_one_batch_is_mapped_once() -> None:
     first = with_digest(row_msg(member_row("7"), row_no=1, offset=0))
     again = with_digest(row_msg(member_row("7"), row_no=2, offset=1))
     batch = run(first, again)
-    assert [r.mapped is not None for r in batch.rows] == [True, False]
-    assert [r.body is not None for r in batch.rows] == [True, False]
-    assert batch.rows[0].digest == batch.rows[1].digest
+    (row,) = batch.rows
+    assert row.mapped is not None
+    assert row.body is not None
+    assert [(r.row_no, r.digest) for r in batch.references] == [(1, row.digest), (2, row.digest)]
     assert batch.unchanged == 1
 
 
@@ -66,6 +68,40 @@ def test_a_referenced_row_names_its_lot_as_a_mapped_row_does() -> None:
     mapped = run(with_digest(row_msg(cells, row_no=1, offset=0))).rows[0]
     message = with_digest(row_msg(cells, row_no=2, offset=1))
     assert message.value is not None
-    referenced = run(message, known={content_digest(message.value): (48, 0)}).rows[0]
+    referenced = run(message, known={content_digest(message.value): (48, 0)}).references[0]
     assert mapped.mapped is not None
     assert referenced.lot_external_id == mapped.lot_external_id == "123"
+
+
+def test_headers_out_of_the_producers_order_still_reference_a_known_content() -> None:
+    message = with_digest(row_msg(member_row("7"), row_no=3, offset=0))
+    assert message.value is not None
+    shuffled = dataclasses.replace(message, headers=tuple(reversed(message.headers)))
+    batch = run(shuffled, known={content_digest(message.value): (48, 5)})
+    assert batch.rows == ()
+    assert [(r.lot_external_id, r.row_no) for r in batch.references] == [("7", 3)]
+    assert batch.unchanged == 1
+
+
+def test_a_known_content_with_a_wrong_header_value_is_refused_not_referenced() -> None:
+    message = with_digest(row_msg(member_row("7"), row_no=3, offset=0))
+    assert message.value is not None
+    known: dict[bytes, tuple[int, int] | None] = {content_digest(message.value): (48, 5)}
+    for name, value in ((H_CONTRACT, b"v0"), (H_FILE_ID, b"not-a-uuid"), (H_ROW_NO, b"x")):
+        broken = dataclasses.replace(
+            message, headers=tuple((n, value if n == name else v) for n, v in message.headers)
+        )
+        batch = run(message, broken, known=known)
+        # The good row is referenced; the broken one is a parse error, never a reference.
+        assert [r.kafka_offset for r in batch.references] == [0], name
+        assert batch.unchanged == 1, name
+        assert [p.reason for p in batch.parse_errors] in (["contract_version"], ["bad_value"])
+
+
+def test_a_row_of_a_second_file_is_referenced_under_its_own_file() -> None:
+    one = with_digest(row_msg(member_row("7"), row_no=1, offset=0, file="a"))
+    two = with_digest(row_msg(member_row("7"), row_no=1, offset=1, file="b"))
+    assert one.value is not None
+    batch = run(one, two, known={content_digest(one.value): (48, 5)})
+    assert len({r.file_id for r in batch.references}) == 2
+    assert {f.file_id for f in batch.files} == {r.file_id for r in batch.references}
