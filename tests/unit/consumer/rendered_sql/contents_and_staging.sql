@@ -1,0 +1,30 @@
+WITH ids AS (
+  SELECT chunk_no, nextval(pg_get_serial_sequence('raw.content_chunks', 'chunk_id')) AS chunk_id
+  FROM (SELECT DISTINCT chunk_no FROM vinops_batch WHERE body IS NOT NULL) x
+), chunks AS (
+  INSERT INTO raw.content_chunks (chunk_id, bodies)
+  SELECT ids.chunk_id, x.bodies
+  FROM (SELECT chunk_no, array_agg(body::text ORDER BY chunk_pos) AS bodies
+        FROM vinops_batch WHERE body IS NOT NULL GROUP BY chunk_no) x
+  JOIN ids USING (chunk_no)
+), con AS (
+  INSERT INTO raw.contents AS c (digest, kind, layout_id, chunk_id, pos, fields_total,
+                                 fields_unknown, source_updated_at)
+  SELECT b.digest, b.content_kind, b.layout_id, ids.chunk_id, b.chunk_pos, b.fields_total,
+         b.fields_unknown, b.su_real
+  FROM vinops_batch b JOIN ids USING (chunk_no)
+  WHERE b.body IS NOT NULL
+  ON CONFLICT (digest) DO UPDATE SET
+    kind = EXCLUDED.kind, layout_id = EXCLUDED.layout_id, chunk_id = EXCLUDED.chunk_id,
+    pos = EXCLUDED.pos, fields_total = EXCLUDED.fields_total,
+    fields_unknown = EXCLUDED.fields_unknown, source_updated_at = EXCLUDED.source_updated_at
+  WHERE c.kind <> 'row' AND EXCLUDED.kind = 'row'
+), stg AS (
+  INSERT INTO staging.copart_raw (file_id, row_no, window_start_utc, lot_external_id, vin_raw,
+                                  vin_normalized, source_updated_at, fields_total, fields_unknown)
+  SELECT file_id, row_no, date_trunc('hour', COALESCE(su_real, now()), 'UTC'), lot_external_id,
+         vin_raw, vin_normalized, su_real, fields_total, fields_unknown
+  FROM vinops_batch WHERE kind = 'row' AND lot_external_id IS NOT NULL
+  ON CONFLICT (file_id, row_no) DO NOTHING
+)
+SELECT 1

@@ -1,0 +1,45 @@
+WITH prev AS (
+  SELECT b.lot_external_id, p.vin, p.source_updated_at, p.source_digest
+  FROM vinops_batch b
+  CROSS JOIN LATERAL (SELECT l.vin, l.source_updated_at, l.source_digest FROM public.lots l
+                      WHERE l.lot_external_id = b.lot_external_id OFFSET 0) p
+  WHERE b.lot_win
+), up AS (
+  INSERT INTO public.lots AS l (lot_external_id, vin, vin_raw, yard_number, yard_name, item_number, grid_row, location_city, location_state, location_zip, location_country, sale_date, sale_time_hhmm, sale_time_zone, auction_datetime_utc, status, title_state, title_type, damage_description, secondary_damage, has_keys, keys_code, lot_cond_code, runs_drives, special_note, odometer, odometer_brand, currency_code, est_retail_value, repair_cost, high_bid, buy_it_now_price, make_offer_eligible, seller_name, offsite_address1, offsite_city, offsite_state, offsite_zip, rentals, wholesale, sale_light, auto_grade, announcements, image_thumbnail, image_url, source_created_at, source_updated_at,
+                                year, make, model_group, model_detail, source_file_id, source_row_no,
+                                source_digest)
+  SELECT lot_external_id, vin_normalized, vin_raw, yard_number, yard_name, item_number, grid_row, location_city, location_state, location_zip, location_country, sale_date, sale_time_hhmm, sale_time_zone, auction_datetime_utc, status, title_state, title_type, damage_description, secondary_damage, has_keys, keys_code, lot_cond_code, runs_drives, special_note, odometer, odometer_brand, currency_code, est_retail_value, repair_cost, high_bid, buy_it_now_price, make_offer_eligible, seller_name, offsite_address1, offsite_city, offsite_state, offsite_zip, rentals, wholesale, sale_light, auto_grade, announcements, image_thumbnail, image_url, source_created_at, source_updated_at,
+         year, make, model_group, model_detail, file_id, row_no, digest
+  FROM vinops_batch WHERE lot_win ORDER BY lot_external_id
+  ON CONFLICT (lot_external_id) DO UPDATE SET
+    yard_number = EXCLUDED.yard_number, yard_name = EXCLUDED.yard_name, item_number = EXCLUDED.item_number, grid_row = EXCLUDED.grid_row, location_city = EXCLUDED.location_city, location_state = EXCLUDED.location_state, location_zip = EXCLUDED.location_zip, location_country = EXCLUDED.location_country, sale_date = EXCLUDED.sale_date, sale_time_hhmm = EXCLUDED.sale_time_hhmm, sale_time_zone = EXCLUDED.sale_time_zone, auction_datetime_utc = EXCLUDED.auction_datetime_utc, status = EXCLUDED.status, title_state = EXCLUDED.title_state, title_type = EXCLUDED.title_type, damage_description = EXCLUDED.damage_description, secondary_damage = EXCLUDED.secondary_damage, has_keys = EXCLUDED.has_keys, keys_code = EXCLUDED.keys_code, lot_cond_code = EXCLUDED.lot_cond_code, runs_drives = EXCLUDED.runs_drives, special_note = EXCLUDED.special_note, odometer = EXCLUDED.odometer, odometer_brand = EXCLUDED.odometer_brand, currency_code = EXCLUDED.currency_code, est_retail_value = EXCLUDED.est_retail_value, repair_cost = EXCLUDED.repair_cost, high_bid = EXCLUDED.high_bid, buy_it_now_price = EXCLUDED.buy_it_now_price, make_offer_eligible = EXCLUDED.make_offer_eligible, seller_name = EXCLUDED.seller_name, offsite_address1 = EXCLUDED.offsite_address1, offsite_city = EXCLUDED.offsite_city, offsite_state = EXCLUDED.offsite_state, offsite_zip = EXCLUDED.offsite_zip, rentals = EXCLUDED.rentals, wholesale = EXCLUDED.wholesale, sale_light = EXCLUDED.sale_light, auto_grade = EXCLUDED.auto_grade, announcements = EXCLUDED.announcements, image_thumbnail = EXCLUDED.image_thumbnail, image_url = EXCLUDED.image_url, source_created_at = EXCLUDED.source_created_at, source_updated_at = EXCLUDED.source_updated_at, year = EXCLUDED.year, make = EXCLUDED.make, model_group = EXCLUDED.model_group, model_detail = EXCLUDED.model_detail,
+    vin = COALESCE(EXCLUDED.vin, l.vin),
+    vin_raw = CASE WHEN EXCLUDED.vin IS NULL AND l.vin IS NOT NULL THEN l.vin_raw
+                   ELSE EXCLUDED.vin_raw END,
+    source_file_id = EXCLUDED.source_file_id,
+    source_row_no = EXCLUDED.source_row_no,
+    source_digest = EXCLUDED.source_digest,
+    updated_at = now()
+  WHERE (l.source_updated_at, COALESCE(l.source_digest, ''::bytea)) < (EXCLUDED.source_updated_at, EXCLUDED.source_digest)
+  RETURNING l.lot_external_id, l.vin, (l.xmax = 0) AS inserted
+), changed AS (
+  INSERT INTO audit.vin_conflicts (vin_raw, vin_normalized, lot_external_id, conflict_reason,
+                                   previous_value, file_id, row_no)
+  SELECT b.vin_raw, up.vin, up.lot_external_id, 'lot_vin_changed', prev.vin, b.file_id, b.row_no
+  FROM up
+  JOIN prev ON prev.lot_external_id = up.lot_external_id
+  JOIN vinops_batch b ON b.lot_external_id = up.lot_external_id AND b.lot_win
+  WHERE NOT up.inserted AND prev.vin IS NOT NULL AND up.vin IS DISTINCT FROM prev.vin
+  ORDER BY b.file_id, b.row_no
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+)
+SELECT
+  (SELECT count(*) FROM up WHERE inserted)::int AS inserted,
+  (SELECT count(*) FROM up WHERE NOT inserted)::int AS updated,
+  (SELECT count(*) FROM vinops_batch b JOIN prev ON prev.lot_external_id = b.lot_external_id
+    WHERE b.lot_win AND prev.source_updated_at = b.source_updated_at
+      AND prev.source_digest IS NOT DISTINCT FROM b.digest
+      AND NOT EXISTS (SELECT 1 FROM up WHERE up.lot_external_id = b.lot_external_id))::int
+    AS unchanged,
+  (SELECT count(*) FROM changed)::int AS vin_changed
