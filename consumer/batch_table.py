@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from consumer.mapping import LOT_COLUMNS, VEHICLE_ATTRS
-from consumer.prepare import PreparedBatch, RawRow, Reference
+from consumer.prepared import PreparedBatch, RawRow, Reference
 
 # Bodies per raw.content_chunks row: PostgreSQL compresses only values over ~2 KB and one
 # row's ~0.7 KB of values is below that; 32 of them compress to ~45% with lz4.

@@ -28,7 +28,7 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from consumer import errors
 from consumer.logs import ctx
-from consumer.prepare import DeadLetter, PreparedBatch
+from consumer.prepared import DeadLetter, PreparedBatch
 from consumer.records import Inbound
 
 log = logging.getLogger(__name__)

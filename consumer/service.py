@@ -34,7 +34,8 @@ from consumer.logs import ctx
 from consumer.metrics import Metrics
 from consumer.offsets import DbOffsetsListener
 from consumer.positions import Positions
-from consumer.prepare import PreparedBatch, content_digests, prepare
+from consumer.prepare import content_digests, prepare
+from consumer.prepared import PreparedBatch
 from consumer.records import Inbound, to_inbound
 from consumer.retry import Backoff
 from consumer.settings import Settings

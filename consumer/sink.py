@@ -36,7 +36,7 @@ from consumer.batch_table import (
     refs_records,
 )
 from consumer.errors import IngestError, TransientError, translate_pg
-from consumer.prepare import PreparedBatch, Reference
+from consumer.prepared import PreparedBatch, Reference
 
 _PG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 

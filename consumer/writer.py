@@ -13,8 +13,10 @@ from consumer import errors
 from consumer.dlq import DeadLetterSender, Delivery, position, stored_of
 from consumer.logs import ctx
 from consumer.metrics import Metrics
-from consumer.prepare import PreparedBatch, prepare, reject
+from consumer.prepare import prepare
+from consumer.prepared import PreparedBatch
 from consumer.records import Inbound
+from consumer.rejects import reject
 from consumer.sink import BatchOutcome, Sink
 from feed.contract import DEFAULT_MAX_ROW_BYTES
 

@@ -9,6 +9,7 @@ per publication.
 
 from __future__ import annotations
 
+import binascii
 import enum
 import hashlib
 import uuid
@@ -41,6 +42,10 @@ H_ENCODING = "vinops-encoding"
 # Optional: the content digest of the value (hex), computed once by the producer while it
 # holds the row. A consumer computes it itself when the header is absent.
 H_DIGEST = "vinops-digest"
+# The order the producer writes a row's headers in (RowMeta.kafka_headers(), then the digest).
+# Readers may rely on it only as a fast path: headers in another order are just as valid.
+ROW_HEADERS = (H_FILE_ID, H_SHA256, H_ROW_NO, H_DIALECT, H_KIND, H_ENCODING, H_CONTRACT, H_DIGEST)
+ROW_NO_AT, DIGEST_AT = ROW_HEADERS.index(H_ROW_NO), ROW_HEADERS.index(H_DIGEST)
 DIGEST_BYTES = 16
 
 KafkaHeaders = Sequence[tuple[str, bytes]]
@@ -71,6 +76,24 @@ def content_digest(value: bytes) -> bytes:
 
 def digest_header(value: bytes) -> tuple[str, bytes]:
     return H_DIGEST, content_digest(value).hex().encode()
+
+
+def parse_digest(text: bytes | None) -> bytes | None:
+    """The digest a ``vinops-digest`` header carries (hex), or None when it is not one."""
+    if text is None or len(text) != 2 * DIGEST_BYTES:
+        return None
+    try:
+        return binascii.unhexlify(text)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def header_digest(headers: KafkaHeaders) -> bytes | None:
+    """The content digest a row message announces, looked for where the producer puts it
+    first (ROW_HEADERS order), then anywhere."""
+    if len(headers) > DIGEST_AT and headers[DIGEST_AT][0] == H_DIGEST:
+        return parse_digest(headers[DIGEST_AT][1])
+    return parse_digest(next((value for name, value in headers if name == H_DIGEST), None))
 
 
 def malformed_key(sha256_hex: str, row_no: int) -> str:

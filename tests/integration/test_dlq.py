@@ -10,7 +10,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from consumer.dlq import DeadLetterSender, Delivery, Stored
-from consumer.prepare import DeadLetter
+from consumer.prepared import DeadLetter
 from consumer.records import Inbound
 from consumer.topic_limits import max_message_bytes
 from tests.kafka import read_topic

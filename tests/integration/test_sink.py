@@ -17,8 +17,10 @@ from prometheus_client import CollectorRegistry
 from consumer import errors
 from consumer.dlq import DeadLetterSender
 from consumer.metrics import Metrics
-from consumer.prepare import PreparedBatch, content_digests, prepare, reject
+from consumer.prepare import content_digests, prepare
+from consumer.prepared import PreparedBatch
 from consumer.records import Inbound
+from consumer.rejects import reject
 from consumer.sink import BatchOutcome, Sink
 from consumer.writer import BatchWriter
 from feed.contract import content_digest, file_id_for

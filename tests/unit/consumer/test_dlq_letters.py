@@ -13,7 +13,8 @@ from consumer.dlq import (
     record_size,
     stored_of,
 )
-from consumer.prepare import DeadLetter, prepare
+from consumer.prepare import prepare
+from consumer.prepared import DeadLetter
 from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC, member_row, row_msg
 
 LIMIT = 1_048_588

@@ -7,8 +7,10 @@ import datetime as dt
 
 import orjson
 
-from consumer.prepare import PreparedBatch, prepare, reject
+from consumer.prepare import prepare
+from consumer.prepared import PreparedBatch
 from consumer.records import Inbound
+from consumer.rejects import reject
 from feed.contract import (
     H_CONTRACT,
     FileCompleted,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from consumer.prepare import PreparedBatch, prepare
+from consumer.prepare import prepare
+from consumer.prepared import PreparedBatch
 from consumer.records import Inbound
 from feed.contract import H_CONTRACT, H_DIGEST, H_FILE_ID, H_ROW_NO, content_digest, digest_header
 from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC, member_row, row_msg

@@ -6,18 +6,23 @@ from feed.contract import (
     CONTRACT_VERSION,
     H_CONTRACT,
     H_ROW_NO,
+    ROW_HEADERS,
     ContractError,
     FileAborted,
     FileCompleted,
     FileStarted,
     RowKind,
     RowMeta,
+    content_digest,
     decode_file_event,
     decode_value,
+    digest_header,
     encode_file_event,
     encode_malformed,
     encode_row,
     file_id_for,
+    header_digest,
+    parse_digest,
 )
 
 SHA = "ab" * 32
@@ -106,3 +111,17 @@ def test_unknown_file_event_is_refused() -> None:
         decode_file_event(b'{"event": "exploded"}')
     with pytest.raises(ContractError, match="fields"):
         decode_file_event(b'{"event": "started", "nope": 1}')
+
+
+def test_the_producer_writes_a_rows_headers_in_row_headers_order() -> None:
+    meta = RowMeta(file_id=uuid.uuid4(), sha256="ab" * 32, row_no=7, dialect="copart-member")
+    headers = (*meta.kafka_headers(), digest_header(b"{}"))
+    assert tuple(name for name, _ in headers) == ROW_HEADERS
+    assert header_digest(headers) == content_digest(b"{}")
+    assert header_digest(tuple(reversed(headers))) == content_digest(b"{}")
+
+
+def test_a_digest_header_that_is_not_one_is_ignored() -> None:
+    for text in (b"", b"zz" * 16, b"ab" * 15, b"ab" * 17, None):
+        assert parse_digest(text) is None
+    assert parse_digest(b"AB" * 16) == bytes([0xAB]) * 16

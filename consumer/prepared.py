@@ -1,0 +1,143 @@
+"""What prepare() makes of one batch: the rows, references, rejects and winners the sink writes
+(types only, no logic but the offsets a batch commits).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from consumer.mapping import MappedRow
+from consumer.records import Inbound
+from feed.contract import (
+    RowMeta,
+)
+
+# Contents the raw layer already stores: digest -> (fields_total, fields_unknown) when the
+# content was applied to the core tables, None when it was not (malformed, refused).
+Known = Mapping[bytes, tuple[int, int] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    message: Inbound
+    reason: str
+    error_class: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParseErrorRecord:
+    dedup_key: str  # '{file_id}:{row_no}' when known, else '{topic}:{partition}:{offset}'
+    file_id: uuid.UUID | None
+    row_no: int | None
+    lot_external_id: str | None
+    reason: str
+    message: str
+    raw: str | None
+    message_ref: Inbound
+    # A rejected row message of a known file still counts towards its run's progress.
+    counts_as_row: bool = False
+
+
+class Reference(NamedTuple):
+    """One physical row as raw.file_rows records it (fields in its COPY column order).
+
+    Every row message of a file gets one; a row whose content is already applied gets
+    nothing else (no ``RawRow``, no decode, no mapping).
+    """
+
+    file_id: uuid.UUID
+    row_no: int
+    kind: str  # 'row' | 'malformed'
+    lot_external_id: str | None
+    digest: bytes
+    parse_error: str | None
+    kafka_partition: int
+    kafka_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    """A row message that brings a content not stored yet, or one to apply (mapped).
+
+    ``body`` is None when the content is already stored but not applied (the database
+    refused it before) or repeats a content earlier in this batch.
+    """
+
+    message: Inbound
+    meta: RowMeta
+    body: str | None  # raw.contents.body: JSON array of values (with layout) or the JSON value
+    kind: str  # 'row' | 'malformed'
+    lot_external_id: str | None
+    parse_error: str | None
+    mapped: MappedRow | None
+    digest: bytes = b""
+    layout: tuple[str, ...] | None = None  # the value's keys when body is an array of values
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """What this batch knows of one file, merged from its row headers and file events."""
+
+    file_id: uuid.UUID
+    sha256: str
+    dialect: str | None = None
+    encoding: str | None = None
+    path: str | None = None
+    bytes: int | None = None
+    headers: tuple[str, ...] | None = None
+    rows_published: int | None = None
+    malformed_rows: int | None = None
+    started_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+    has_event: bool = False  # True: fill columns (DO UPDATE); False: create only (DO NOTHING)
+    aborted: bool = False  # the last lifecycle event of this batch was 'aborted'
+
+
+@dataclass(frozen=True, slots=True)
+class Winners:
+    """Indexes into ``PreparedBatch.rows`` of the versions each upsert applies."""
+
+    lots: tuple[int, ...] = ()
+    vehicles: tuple[tuple[int, str], ...] = ()  # (row index, first-seen raw spelling)
+    sale_events: tuple[int, ...] = ()
+    images: tuple[tuple[int, int], ...] = ()  # (row index, index into mapped.images)
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    messages: tuple[Inbound, ...]
+    offsets: dict[tuple[str, int], int]
+    dead_letters: tuple[DeadLetter, ...] = ()
+    rows: tuple[RawRow, ...] = ()
+    references: tuple[Reference, ...] = ()  # one per row message of a file, rows included
+    parse_errors: tuple[ParseErrorRecord, ...] = ()
+    files: tuple[FileInfo, ...] = ()
+    winners: Winners = field(default_factory=Winners)
+    deduped_stale: int = 0  # lot versions dropped because a newer one is in the batch
+    fields_total: int = 0
+    fields_unknown: int = 0
+    unchanged: int = 0  # rows whose content was already applied: referenced, not processed
+
+    @property
+    def newest_timestamp_ms(self) -> int | None:
+        return max((m.timestamp_ms for m in self.messages), default=None)
+
+
+def next_offsets(messages: Sequence[Inbound]) -> dict[tuple[str, int], int]:
+    offsets: dict[tuple[str, int], int] = {}
+    for m in messages:
+        key = (m.topic, m.partition)
+        offsets[key] = max(offsets.get(key, 0), m.offset + 1)
+    return offsets
+
+
+def reference_of(row: RawRow) -> Reference:
+    return Reference(
+        row.meta.file_id, row.meta.row_no, row.kind, row.lot_external_id, row.digest,
+        row.parse_error, row.message.partition, row.message.offset,
+    )  # fmt: skip

@@ -1,0 +1,272 @@
+"""Accumulates one batch message by message: each row message becomes a bare reference (its
+content already applied), a new content with its mapped row, or a malformed row with its parse
+error and dead letter; file events update what the batch knows of their file.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from consumer.file_events import merge_event
+from consumer.known import KnownContents
+from consumer.mapping import RowProblemError, map_row
+from consumer.prepared import (
+    DeadLetter,
+    FileInfo,
+    Known,
+    ParseErrorRecord,
+    RawRow,
+    Reference,
+    reference_of,
+)
+from consumer.records import Inbound
+from consumer.rejects import one_line, parse_error_of, text_of
+from feed.contract import (
+    CONTRACT_VERSION,
+    DEFAULT_MAX_ROW_BYTES,
+    H_CONTRACT,
+    H_DIALECT,
+    H_ENCODING,
+    H_FILE_ID,
+    H_KIND,
+    H_ROW_NO,
+    H_SHA256,
+    ContractError,
+    RowKind,
+    RowMeta,
+    content_digest,
+    decode_file_event,
+    decode_value,
+)
+
+_REQUIRED_HEADERS = (H_FILE_ID, H_SHA256, H_ROW_NO, H_DIALECT)
+
+
+class BatchBuilder:
+    """Accumulates one batch; ``prepare`` drives it message by message."""
+
+    def __init__(
+        self, known: Known | None = None, max_row_bytes: int = DEFAULT_MAX_ROW_BYTES
+    ) -> None:
+        self.known = KnownContents(known or {}, self.touch_file)
+        self.max_row_bytes = max_row_bytes
+        self.rows: list[RawRow] = []
+        self.references: list[Reference] = []
+        self.parse_errors: list[ParseErrorRecord] = []
+        self.dead: list[DeadLetter] = []
+        self.files: dict[uuid.UUID, FileInfo] = {}
+        # Rows of one file share every header but the row number: parse them (UUID, enum)
+        # once per batch and file, not once per row.
+        self._metas: dict[tuple[bytes | None, ...], RowMeta] = {}
+
+    def add(self, row: RawRow) -> None:
+        self.rows.append(row)
+        self.references.append(reference_of(row))
+
+    def meta(self, found: Mapping[str, bytes], message: Inbound) -> RowMeta:
+        """``RowMeta.from_kafka_headers``, reusing what an earlier row of the file parsed."""
+        get = found.get  # spelled out: this runs for every row of a batch
+        key = (get(H_FILE_ID), get(H_SHA256), get(H_DIALECT), get(H_KIND), get(H_ENCODING),
+               get(H_CONTRACT))  # fmt: skip
+        known = self._metas.get(key)
+        if known is not None:
+            try:
+                row_no = int(found[H_ROW_NO])
+            except ValueError:
+                pass  # from_kafka_headers says what is wrong
+            else:
+                return RowMeta(known.file_id, known.sha256, row_no, known.dialect, known.kind,
+                               known.encoding, known.contract)  # fmt: skip
+        meta = RowMeta.from_kafka_headers(message.headers)
+        self._metas[key] = meta
+        return meta
+
+    def dead_letter(self, message: Inbound, reason: str, error: BaseException | str) -> None:
+        error_class = type(error).__name__ if isinstance(error, BaseException) else reason
+        self.dead.append(DeadLetter(message, reason, error_class, one_line(error)))
+
+    def reject(
+        self, message: Inbound, reason: str, error: BaseException, *, trusted_headers: bool = True
+    ) -> None:
+        self.parse_errors.append(
+            parse_error_of(
+                message,
+                reason,
+                one_line(error),
+                raw=text_of(message.value),
+                trusted_headers=trusted_headers,
+            )
+        )
+        self.dead_letter(message, reason, error)
+
+    def touch_file(self, meta: RowMeta) -> None:
+        if meta.file_id not in self.files:
+            self.files[meta.file_id] = FileInfo(
+                meta.file_id, meta.sha256, dialect=meta.dialect, encoding=meta.encoding
+            )
+
+    def file_event(self, message: Inbound) -> None:
+        try:
+            decode_value(message.value)
+        except ContractError as exc:
+            self.reject(message, "bad_json", exc)
+            return
+        try:
+            event = decode_file_event(message.value)
+            file_id = uuid.UUID(event.file_id)
+        except (ContractError, ValueError) as exc:
+            self.reject(message, "bad_value", exc)
+            return
+        if event.contract != CONTRACT_VERSION:
+            self.reject(message, "contract_version", ContractError(f"contract {event.contract}"))
+            return
+        try:
+            self.files[file_id] = merge_event(self.files.get(file_id), file_id, event)
+        except ValueError as exc:
+            self.reject(message, "bad_value", exc)
+
+    def row(self, message: Inbound) -> None:
+        reference = self.known.reference(message)
+        if reference is not None:
+            self.references.append(reference)
+            return
+        found = dict(message.headers)
+        missing = [h for h in _REQUIRED_HEADERS if h not in found]
+        if missing:
+            missing_error = ContractError(f"missing {missing}")
+            self.reject(message, "missing_headers", missing_error, trusted_headers=False)
+            return
+        if found.get(H_CONTRACT, b"").decode("utf-8", "replace") != CONTRACT_VERSION:
+            version_error = ContractError("contract version")
+            self.reject(message, "contract_version", version_error, trusted_headers=False)
+            return
+        try:
+            meta = self.meta(found, message)
+        except ContractError as exc:
+            self.reject(message, "bad_value", exc, trusted_headers=False)
+            return
+        self.touch_file(meta)
+        if meta.kind is RowKind.ROW:
+            reference = self.known.reference_parsed(found, message, meta)
+            if reference is not None:
+                self.references.append(reference)
+                return
+        if message.value is not None and len(message.value) > self.max_row_bytes:
+            self._oversized(message, meta, message.value)
+            return
+        try:
+            values = decode_value(message.value)
+        except ContractError as exc:
+            # Keep the physical row anyway (lossless): its text, wrapped as a JSON object.
+            payload = orjson.dumps({"raw": text_of(message.value), "error": str(exc)}).decode()
+            self._malformed(
+                message,
+                meta,
+                payload,
+                reason="bad_json",
+                error=one_line(exc),
+                dlq_reason="bad_json",
+            )
+            return
+        payload = message.value.decode("utf-8") if message.value is not None else "{}"
+        original = values
+        if message.value is not None and b"\\u0000" in message.value:
+            # PostgreSQL text cannot hold NUL: typed columns drop it (the raw layer keeps the JSON).
+            values = {
+                k: c.replace("\x00", "") if isinstance(c, str) else c for k, c in values.items()
+            }
+        if meta.kind is RowKind.MALFORMED:
+            error = str(values.get("error") or "malformed")
+            reason = _reason_of(error)
+            self._malformed(
+                message, meta, payload, reason=reason, error=error, dlq_reason="malformed_row",
+                raw=str(values.get("raw", "")),
+            )  # fmt: skip
+            return
+        try:
+            mapped = map_row(meta.dialect, values)
+        except RowProblemError as exc:
+            self._malformed(
+                message,
+                meta,
+                payload,
+                reason=exc.reason,
+                error=str(exc),
+                dlq_reason="malformed_row",
+            )
+            return
+        digest = content_digest(message.value or b"")
+        self.known.mapped(digest)
+        # Stored but never applied (the database refused it before): only applied now.
+        body, layout = (
+            (None, None)
+            if self.known.stored(digest)
+            else _compact(original, message.value, payload)
+        )
+        self.add(
+            RawRow(
+                message, meta, body, "row", mapped.lot_external_id, None, mapped,
+                digest=digest, layout=layout,
+            )
+        )  # fmt: skip
+
+    def _oversized(self, message: Inbound, meta: RowMeta, value: bytes) -> None:
+        """Kept whole (raw.rows, audit.parse_errors), never mapped: no real row is this long."""
+        error = f"oversized: {len(value)} bytes, over VINOPS_MAX_ROW_BYTES={self.max_row_bytes}"
+        try:
+            decode_value(value)
+            payload = value.decode("utf-8")
+        except (ContractError, UnicodeDecodeError):
+            payload = orjson.dumps({"raw": text_of(value), "error": error}).decode()
+        self._malformed(
+            message, meta, payload, reason="oversized", error=error, dlq_reason="oversized"
+        )
+
+    def _malformed(
+        self,
+        message: Inbound,
+        meta: RowMeta,
+        payload: str,
+        *,
+        reason: str,
+        error: str,
+        dlq_reason: str,
+        raw: str | None = None,
+    ) -> None:
+        digest = content_digest(message.value or b"")
+        body = None if self.known.stored(digest) else payload  # stored once, whatever repeats
+        self.add(RawRow(message, meta, body, "malformed", None, error, None, digest=digest))
+        self.parse_errors.append(
+            ParseErrorRecord(
+                dedup_key=f"{meta.file_id}:{meta.row_no}",
+                file_id=meta.file_id,
+                row_no=meta.row_no,
+                lot_external_id=None,
+                reason=reason,
+                message=error,
+                raw=raw if raw is not None else text_of(message.value),
+                message_ref=message,
+            )
+        )
+        self.dead_letter(message, dlq_reason, error)
+
+
+def _reason_of(error: str) -> str:
+    """The short class of a producer error: 'csv_field_count: expected 49' -> 'csv_field_count'."""
+    head = error.split(":", 1)[0].strip()
+    ok = head and len(head) <= 40 and head.replace("_", "").isalnum() and " " not in head
+    return head if ok else "malformed"
+
+
+def _compact(
+    values: dict[str, Any], value: bytes | None, payload: str
+) -> tuple[str | None, tuple[str, ...] | None]:
+    """A row's values as a JSON array aligned with its keys (stored once per layout), when
+    keys and array give back the very same bytes; else the JSON value as received."""
+    if value is not None and orjson.dumps(values) == value:
+        return orjson.dumps(list(values.values())).decode(), tuple(values)
+    return payload, None
