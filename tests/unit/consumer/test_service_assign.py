@@ -26,10 +26,10 @@ async def test_a_failing_assignment_makes_the_service_exit_1(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     service = Service(Settings.from_env(ENV))
-    service._sink = BrokenSink()  # type: ignore[assignment]  # no database in a unit test
-    with caplog.at_level(logging.ERROR, logger="consumer.service"):
-        await service._on_assigned(frozenset({TopicPartition("vinops.copart.lots", 0)}))
+    service.state.sink = BrokenSink()  # type: ignore[assignment]  # no database in a unit test
+    with caplog.at_level(logging.ERROR, logger="consumer.rebalance"):
+        await service.rebalance.on_partitions_assigned({TopicPartition("vinops.copart.lots", 0)})
     assert service.exit_code == 1
-    assert service._should_exit.is_set()
+    assert service.state.should_exit.is_set()
     assert "positioning assigned partitions failed: exiting" in caplog.text
     assert "schema changed under us" in caplog.text
