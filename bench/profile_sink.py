@@ -32,10 +32,11 @@ import asyncpg
 
 from bench.generate import Spec, generate
 from bench.sql_floor import FILES_TOPIC, ROW_TOPIC, messages
-from bench.stack import Stack, create_database, drop_database, dsn_for, load_stack
+from bench.stack import Stack, create_database, drop_database, load_stack
 from consumer.prepare import prepare
 from consumer.records import Inbound
 from consumer.sink import Sink
+from devstack.dsn import dsn_for
 
 _STATEMENTS = """
 SELECT s.calls, round(s.total_exec_time::numeric, 1) AS ms, s.rows,

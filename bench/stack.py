@@ -9,27 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from consumer.settings import mask_dsn
+from devstack import databases
+from devstack.dsn import dsn_for
+from devstack.envfile import read_env_file, state_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = ROOT / ".venv" / "bin"
-_EXPORT = re.compile(r"^export\s+([A-Z_][A-Z0-9_]*)=(.*)$")
-
-
-def dsn_for(dsn: str, database: str) -> str:
-    """The same server and login, another database."""
-    return urlunsplit(urlsplit(dsn)._replace(path=f"/{database}"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +44,6 @@ class Stack:
         return env
 
 
-def _read_env_file(path: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        m = _EXPORT.match(line.strip())
-        if m:
-            out[m.group(1)] = m.group(2).strip().strip("'\"")
-    return out
-
-
 def load_stack() -> Stack:
     """Use VINOPS_* from the environment, else start (or reuse) the devstack."""
     values = {k: v for k, v in os.environ.items() if k.startswith("VINOPS_")}
@@ -66,7 +51,7 @@ def load_stack() -> Stack:
         # `up` is idempotent: it reuses running services and (re)writes .devstack/env.
         subprocess.run(["bash", str(ROOT / "devstack" / "stack.sh"), "up"], check=True,
                        cwd=ROOT, stdout=sys.stderr)  # fmt: skip
-        values = {**_read_env_file(ROOT / ".devstack" / "env"), **values}
+        values = {**read_env_file(state_dir() / "env"), **values}
     return Stack(
         bootstrap=values["VINOPS_KAFKA_BOOTSTRAP"],
         pg_dsn=values["VINOPS_PG_DSN"],
@@ -88,13 +73,7 @@ class Database:
 async def create_database(stack: Stack, label: str) -> Database:
     """A new, migrated database; `consumer migrate` applies the migrations as in production."""
     name = f"vinops_bench_{label}_{secrets.token_hex(3)}"
-    conn = await asyncpg.connect(stack.admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template1')
-        # Database ACLs are not copied from a template: grant what migration 0011 grants.
-        await conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{name}" TO etl_rw')
-    finally:
-        await conn.close()
+    await databases.create_database(stack.admin_dsn, name)
     db = Database(name, dsn_for(stack.admin_dsn, name), dsn_for(stack.pg_dsn, name))
     proc = await asyncio.create_subprocess_exec(
         str(VENV_BIN / "consumer"), "migrate", "--dsn", db.admin_dsn, cwd=ROOT,
@@ -107,11 +86,7 @@ async def create_database(stack: Stack, label: str) -> Database:
 
 
 async def drop_database(stack: Stack, db: Database) -> None:
-    conn = await asyncpg.connect(stack.superuser_dsn or stack.admin_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await databases.drop_database(stack.superuser_dsn or stack.admin_dsn, db.name)
 
 
 @dataclass(frozen=True, slots=True)

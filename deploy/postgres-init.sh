@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# First start of the postgres:17 container (mounted into /docker-entrypoint-initdb.d, runs
-# once on an empty data directory): roles, logins, database `vinops` and extensions, from
-# devstack/bootstrap.sql, the same file the local stack runs. Passwords reach psql as
-# variables on stdin, never on a command line. Tables and grants come later from
-# `consumer migrate` (the `migrate` service).
+# The cluster bootstrap's runner: roles, logins, database `vinops` and extensions, from
+# devstack/bootstrap.sql. The postgres:17 container of docker-compose.yml runs it on its first
+# start (mounted into /docker-entrypoint-initdb.d, once on an empty data directory), the
+# tests' postgres container likewise (tests/conftest.py), and devstack/pg.sh on every
+# `make up` (PGHOST/PGPORT set, VINOPS_BOOTSTRAP_SQL pointing at the repository's file).
+# Passwords reach psql as variables on stdin, never on a command line. Tables and grants come
+# later from `consumer migrate` (the `migrate` service).
 #
 # The body runs in a subshell: the entrypoint sources non-executable scripts, and our
 # shell options must not leak into it.

@@ -1,7 +1,13 @@
--- Idempotent cluster bootstrap for the devstack, run by stack.sh as superuser via psql.
--- psql variables (set by stack.sh, never on a command line): su_pw, admin_pw, etl_pw.
--- Migrations own every GRANT on objects; this file only creates roles, logins, the
--- database and the extensions that need a superuser.
+-- The cluster bootstrap: the one file every new cluster runs before `consumer migrate`, as
+-- superuser via psql, idempotent. Run by devstack/stack.sh (local stack), by
+-- deploy/postgres-init.sh in the postgres container of docker-compose.yml, and by the tests'
+-- testcontainers fallback (tests/conftest.py mounts the same two files the same way).
+-- psql variables (set on stdin by those callers, never on a command line): su_pw,
+-- admin_pw, etl_pw.
+-- It creates what is cluster-wide or needs a superuser: group roles, logins, the database
+-- and the extensions. Migrations own every GRANT on objects. Migration 0011 also creates the
+-- group roles and 0001 the extensions (both IF NOT EXISTS, no-ops after this file); applied
+-- migrations never change, so they stay.
 \set QUIET on
 SET client_min_messages = warning;
 
@@ -27,7 +33,10 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vinops_etl')
 ALTER ROLE vinops_etl LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB PASSWORD :'etl_pw';
 GRANT etl_rw TO vinops_etl;
 
--- template1 first: databases created later (vinops, test databases) inherit the extensions.
+-- The extensions, in template1 only: every database created from it later (vinops below,
+-- the test and bench databases) has them from the start. pg_stat_statements is not a trusted
+-- extension: only a superuser may create it. A vinops database that existed before this file
+-- first ran does not get them here; create them there by hand.
 \connect template1
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
@@ -36,14 +45,7 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS citext;
 
 \connect postgres
-SELECT 'CREATE DATABASE vinops OWNER vinops_admin'
+SELECT 'CREATE DATABASE vinops OWNER vinops_admin TEMPLATE template1'
 WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'vinops')
 \gexec
 ALTER DATABASE vinops OWNER TO vinops_admin;
-
-\connect vinops
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
-CREATE EXTENSION IF NOT EXISTS pgcrypto;
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE EXTENSION IF NOT EXISTS citext;

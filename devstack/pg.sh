@@ -26,11 +26,6 @@ pg_running() {
     as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
 }
 
-# psql as superuser over the private unix socket (trust; the socket dir is mode 700).
-pg_super_psql() {
-    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCK" -p "$PG_PORT" -U postgres "$@"
-}
-
 pg_answers_etl() {
     PGPASSWORD="$PG_ETL_PASSWORD" PGCONNECT_TIMEOUT=3 "$PG_BIN/psql" -X -qtA \
         -h "$PG_HOST" -p "$PG_PORT" -U vinops_etl -d vinops -c 'select 1' 2>/dev/null | grep -x 1 >/dev/null
@@ -71,12 +66,14 @@ pg_start() {
         -w -t 60 start >/dev/null 9>&- || die "postgres failed to start (see $PG_DIR/postgres.log)"
 }
 
+# The cluster bootstrap as the postgres container of docker-compose.yml runs it: the same
+# wrapper (deploy/postgres-init.sh) and the same bootstrap.sql, as superuser over the private
+# unix socket (trust; the socket dir is mode 700).
 pg_bootstrap() {
-    {
-        printf '\\set su_pw %s\n\\set admin_pw %s\n\\set etl_pw %s\n' \
-            "$PG_SUPERUSER_PASSWORD" "$PG_ADMIN_PASSWORD" "$PG_ETL_PASSWORD"
-        cat "$DEVSTACK/bootstrap.sql"
-    } | pg_super_psql -d postgres -f - >"$STATE/bootstrap.log" 2>&1 \
+    POSTGRES_PASSWORD="$PG_SUPERUSER_PASSWORD" VINOPS_ADMIN_PASSWORD="$PG_ADMIN_PASSWORD" \
+        VINOPS_ETL_PASSWORD="$PG_ETL_PASSWORD" VINOPS_BOOTSTRAP_SQL="$DEVSTACK/bootstrap.sql" \
+        PGHOST="$PG_SOCK" PGPORT="$PG_PORT" PATH="$PG_BIN:$PATH" \
+        bash "$ROOT/deploy/postgres-init.sh" >"$STATE/bootstrap.log" 2>&1 \
         || die "bootstrap failed (see $STATE/bootstrap.log)"
 }
 

@@ -2,7 +2,7 @@
 
 A second process reads and parses the file and builds each row's key and JSON value
 (``producer.pipeline``); this one adds the headers, picks the partition exactly like
-Kafka's default partitioner (murmur2 of the key, ``producer.murmur``), appends to one
+Kafka's default partitioner (murmur2 of the key, ``producer.partitioner``), appends to one
 record batch per partition (several times cheaper per row than ``send()``) and compresses
 full batches at a fast level (``producer.batches``). Full batches are handed to the
 producer without awaiting them; once ``window`` batches are in flight the oldest is
@@ -41,7 +41,7 @@ from producer.batches import CODECS, CompressedBatch
 from producer.errors import DeliveryFailedError
 from producer.feedfile import FeedFile
 from producer.messages import MessageBuilder, is_blank
-from producer.murmur import murmur2
+from producer.partitioner import partition_index
 from producer.pipeline import CP1252_FLAG, MALFORMED_FLAG, WorkerError, chunks_of
 from producer.reader import CP1252, UTF8, CsvReader
 from producer.settings import Settings
@@ -258,7 +258,7 @@ class Publisher:
                     headers = templates[flag].copy()
                     headers[row_at] = (H_ROW_NO, b"%d" % row_no)
                     headers[digest_at] = digest_header(value)
-                    partition = partitions[(murmur2(key) & 0x7FFFFFFF) % n_partitions]
+                    partition = partitions[partition_index(key, n_partitions)]
                     batch = builders.get(partition)
                     if batch is None:
                         batch = builders[partition] = new_batch()

@@ -8,26 +8,27 @@ error, never a skip.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
 import secrets
-import shlex
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
 
 from consumer.settings import mask_dsn
+from devstack.bootstrap import BOOTSTRAP_FILES, PASSWORD_VARIABLES
+from devstack.dsn import dsn_for
+from devstack.envfile import ROOT, read_env_file, state_dir
 from tests.databases import FreshDb, MigratedTemplate, fresh_database, migrated_database
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["ROOT", "Services", "read_env_file"]  # what the devstack tests import from here
 KEYS = (
     "VINOPS_KAFKA_BOOTSTRAP",
     "VINOPS_PG_DSN",
@@ -59,19 +60,6 @@ class Services:
         )
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """Parse the `export KEY=value` lines that devstack/stack.sh writes."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for line in path.read_text().splitlines():
-        words = shlex.split(line, comments=True)
-        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
-            key, _, value = words[1].partition("=")
-            values[key] = value
-    return values
-
-
 def _answers(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=2):
@@ -91,7 +79,7 @@ def _pg_answers(dsn: str) -> bool:
 
 
 def _configured() -> Services | None:
-    state = Path(os.environ.get("VINOPS_DEVSTACK_DIR", ROOT / ".devstack"))
+    state = state_dir()
     from_file = read_env_file(state / "env")
     values = {k: os.environ.get(k) or from_file.get(k, "") for k in KEYS}
     needed = ("VINOPS_KAFKA_BOOTSTRAP", "VINOPS_PG_DSN", "VINOPS_PG_ADMIN_DSN")
@@ -120,65 +108,30 @@ def _docker_answers() -> bool:
     return True
 
 
-async def _bootstrap(superuser_dsn: str, admin_pw: str, etl_pw: str) -> None:
-    """What devstack/bootstrap.sql does, for a container that has no psql next to it."""
-    import asyncpg  # noqa: PLC0415
-
-    conn = await asyncpg.connect(superuser_dsn)
-    try:
-        for role in ("admin", "etl_rw", "app_ro"):
-            if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
-                await conn.execute(f'CREATE ROLE "{role}" NOLOGIN')
-        for login, attrs, group, pw in (
-            ("vinops_admin", "CREATEROLE CREATEDB", "admin", admin_pw),
-            ("vinops_etl", "NOCREATEROLE NOCREATEDB", "etl_rw", etl_pw),
-        ):
-            if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", login):
-                await conn.execute(f'CREATE ROLE "{login}" LOGIN')
-            # Passwords are hex tokens, so literal quoting is safe here.
-            await conn.execute(f"ALTER ROLE \"{login}\" LOGIN NOSUPERUSER {attrs} PASSWORD '{pw}'")
-            await conn.execute(f'GRANT "{group}" TO "{login}"')
-        for db in ("template1", "vinops"):
-            if db == "vinops" and not await conn.fetchval(
-                "SELECT 1 FROM pg_database WHERE datname = 'vinops'"
-            ):
-                await conn.execute("CREATE DATABASE vinops OWNER vinops_admin")
-            dbconn = await asyncpg.connect(_with_db(superuser_dsn, db))
-            try:
-                for ext in ("pg_stat_statements", "pgcrypto", "pg_trgm", "citext"):
-                    await dbconn.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
-            finally:
-                await dbconn.close()
-    finally:
-        await conn.close()
-
-
-def _with_db(dsn: str, db: str, user: str | None = None, password: str | None = None) -> str:
-    parts = urlsplit(dsn)
-    netloc = parts.netloc
-    if user is not None:
-        netloc = f"{user}:{password}@{netloc.rpartition('@')[2]}"
-    return urlunsplit(parts._replace(netloc=netloc, path=f"/{db}"))
-
-
 @contextlib.contextmanager
 def _containers() -> Iterator[Services]:
+    from testcontainers.community.postgres import PostgresContainer  # noqa: PLC0415
     from testcontainers.kafka import KafkaContainer  # noqa: PLC0415
-    from testcontainers.postgres import PostgresContainer  # noqa: PLC0415
 
     su_pw, admin_pw, etl_pw = (secrets.token_hex(16) for _ in range(3))
     pg = PostgresContainer(
         "postgres:15", username="postgres", password=su_pw, dbname="postgres", driver=None
     ).with_command("postgres -c shared_preload_libraries=pg_stat_statements")
+    # The cluster bootstrap exactly as docker-compose.yml runs it: the same init script and
+    # bootstrap.sql at the same paths, run by the image's entrypoint before it accepts TCP
+    # connections (which is what the container's readiness check waits for).
+    for source, target, mode in BOOTSTRAP_FILES:
+        pg.with_copy_into_container(ROOT / source, target, mode)
+    for variable, password in zip(PASSWORD_VARIABLES, (admin_pw, etl_pw), strict=True):
+        pg.with_env(variable, password)
     kafka = KafkaContainer().with_kraft()
     with pg, kafka:
         su = pg.get_connection_url()
-        asyncio.run(_bootstrap(su, admin_pw, etl_pw))
         yield Services(
             source="containers",
             kafka_bootstrap=kafka.get_bootstrap_server(),
-            pg_dsn=_with_db(su, "vinops", "vinops_etl", etl_pw),
-            pg_admin_dsn=_with_db(su, "vinops", "vinops_admin", admin_pw),
+            pg_dsn=dsn_for(su, "vinops", user="vinops_etl", password=etl_pw),
+            pg_admin_dsn=dsn_for(su, "vinops", user="vinops_admin", password=admin_pw),
             pg_superuser_dsn=su,
             devstack_dir=None,
         )

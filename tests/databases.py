@@ -11,18 +11,13 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from consumer.migrate import default_migrations_dir, load_registry, migrate
 from consumer.settings import mask_dsn
-
-
-def dsn_for(dsn: str, database: str) -> str:
-    """The same server and login, another database (URL-style DSNs only)."""
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path=f"/{database}"))
+from devstack.databases import create_database, drop_database
+from devstack.dsn import dsn_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,32 +42,17 @@ class FreshDb:
         )
 
 
-async def drop_database(superuser_dsn: str, name: str) -> None:
-    # As superuser: WITH (FORCE) must be able to end sessions of any login (e.g. vinops_etl).
-    conn = await asyncpg.connect(superuser_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 @asynccontextmanager
 async def new_database(
     admin_dsn: str, superuser_dsn: str, prefix: str, template: str = "template1"
 ) -> AsyncIterator[str]:
     """CREATE DATABASE <prefix><random> owned by the admin login; dropped on exit."""
     name = f"{prefix}{secrets.token_hex(5)}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        # Database ACLs are not copied from a template: grant what 0011 grants again.
-        await conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{name}" TO etl_rw')
-        await conn.execute(f'GRANT CONNECT ON DATABASE "{name}" TO app_ro')
-    finally:
-        await conn.close()
+    await create_database(admin_dsn, name, template)
     try:
         yield name
     finally:
+        # As superuser: WITH (FORCE) must be able to end sessions of any login (vinops_etl).
         await drop_database(superuser_dsn, name)
 
 

@@ -23,8 +23,8 @@ from bench.stack import (
     create_topics,
     delete_topics,
     drop_database,
-    dsn_for,
 )
+from devstack.dsn import dsn_for
 
 Result = dict[str, Any]
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from devstack.dsn import dsn_for
 from tests.conftest import UniqueName
-from tests.databases import FreshDb, dsn_for, new_database
+from tests.databases import FreshDb, new_database
 from tests.e2e.harness import ROOT, free_port, wait_exit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]

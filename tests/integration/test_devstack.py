@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -78,8 +79,18 @@ async def test_postgres_consumer_login_and_extensions(pg_dsn: str) -> None:
         vins = ("1HGCM82633A004352", "1HGCM82633A004353")
         assert await conn.fetchval("SELECT public.similarity($1, $2)", *vins) > 0.5
         assert len(await conn.fetchval("SELECT public.digest('x', 'sha256')")) == 32
-        # The view errors out unless the library really is preloaded.
-        assert await conn.fetchval("SELECT count(*) FROM public.pg_stat_statements") >= 0
+        # The view errors out unless the library really is preloaded, and it records what
+        # the login runs: a statement on a table of its own has a query id no other has.
+        probe = f"probe_{uuid.uuid4().hex}"
+        await conn.execute(f"CREATE TEMP TABLE {probe} (n int)")
+        assert await conn.fetchval(f"SELECT count(*) FROM {probe}") == 0
+        calls = await conn.fetchval(
+            "SELECT sum(calls) FROM public.pg_stat_statements"
+            " WHERE userid = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+            " AND query = $1",
+            f"SELECT count(*) FROM {probe}",
+        )
+        assert calls == 1
     finally:
         await conn.close()
 

@@ -16,7 +16,8 @@ import pytest_asyncio
 
 from consumer.migrate import default_migrations_dir, load_registry, migrate
 from consumer.migrate_cli import add_migrate_parser, run_migrate
-from tests.databases import dsn_for, new_database
+from devstack.dsn import dsn_for
+from tests.databases import new_database
 
 pytestmark = pytest.mark.integration
 

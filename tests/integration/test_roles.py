@@ -9,7 +9,8 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from tests.databases import FreshDb, dsn_for
+from devstack.dsn import dsn_for
+from tests.databases import FreshDb
 
 pytestmark = pytest.mark.integration
 

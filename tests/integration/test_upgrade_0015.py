@@ -24,8 +24,9 @@ import pytest_asyncio
 
 from consumer.cli import main
 from consumer.migrate import default_migrations_dir, load_registry, migrate
+from devstack.dsn import dsn_for
 from feed.contract import content_digest, file_id_for
-from tests.databases import dsn_for, new_database
+from tests.databases import new_database
 from tests.rawfiles import assert_same_cells, published, records, source_files
 
 pytestmark = pytest.mark.integration

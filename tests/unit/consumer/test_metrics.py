@@ -75,5 +75,15 @@ async def test_histogram_timer_inside_a_coroutine() -> None:
 
 
 def test_two_instances_on_separate_registries_do_not_clash() -> None:
-    Metrics(CollectorRegistry())
-    Metrics(CollectorRegistry())
+    first, second = CollectorRegistry(), CollectorRegistry()
+    m1 = Metrics(first)
+    Metrics(second)  # would raise "Duplicated timeseries" if it shared the first's registry
+    m1.record_outcome(
+        rows={"inserted": 2}, parse_errors={}, conflicts={}, runs={},
+        fields_total=0, fields_unknown=0,
+    )  # fmt: skip
+    key = ("vinops_ingested_rows_total", {"outcome": "inserted"})
+    assert (first.get_sample_value(*key), second.get_sample_value(*key)) == (2, 0)
+    for registry in (first, second):
+        text = _text(registry)
+        assert all(f"\n{name}" in text or text.startswith(name) for name in FIXED_NAMES)

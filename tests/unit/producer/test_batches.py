@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import tomllib
+from pathlib import Path
 
 import pytest
 from aiokafka.record.default_records import DefaultRecordBatch
@@ -44,3 +47,11 @@ def test_incompressible_records_are_sent_uncompressed() -> None:
     decoded = DefaultRecordBatch(bytes(batch._build()))
     assert decoded.validate_crc()
     assert decoded.compression_type == 0
+
+
+def test_installed_aiokafka_is_the_exact_version_pyproject_pins() -> None:
+    # CompressedBatch subclasses aiokafka's BatchBuilder and overrides private methods: it is
+    # correct for the version the tests above ran on, which must be the one users install.
+    pyproject = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
+    pins = [d for d in pyproject["project"]["dependencies"] if d.startswith("aiokafka")]
+    assert pins == [f"aiokafka=={importlib.metadata.version('aiokafka')}"]
