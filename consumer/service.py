@@ -41,6 +41,7 @@ from consumer.settings import Settings
 from consumer.sink import Sink
 from consumer.topic_limits import fetch_sizes, max_message_bytes
 from consumer.writer import BatchWriter
+from feed.kafka_security import check_login
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +125,16 @@ class Service:
         self._pool = await self._retry_until_ready("postgres", self._create_pool)
         await self._require_migrated(self._pool)
         self._sink = Sink(self._pool, group_id=s.group_id, consumer_name=s.consumer_name)
+        security = s.kafka_security
         await self._retry_until_ready(
-            "dlq topic", lambda: ensure_topic(s.kafka_bootstrap, s.dlq_topic)
+            "kafka login", lambda: check_login(s.kafka_bootstrap, security)
         )
+        await self._retry_until_ready(
+            "dlq topic", lambda: ensure_topic(s.kafka_bootstrap, s.dlq_topic, security)
+        )
+        topics = [s.topic, s.files_topic, s.dlq_topic]
         limits: dict[str, int] = await self._retry_until_ready(
-            "topic limits",
-            lambda: max_message_bytes(s.kafka_bootstrap, [s.topic, s.files_topic, s.dlq_topic]),
+            "topic limits", lambda: max_message_bytes(s.kafka_bootstrap, topics, security)
         )
         partition_fetch, fetch_max = fetch_sizes({t: limits[t] for t in (s.topic, s.files_topic)})
         log.info(
@@ -153,6 +158,7 @@ class Service:
             heartbeat_interval_ms=3000,
             max_partition_fetch_bytes=partition_fetch,
             fetch_max_bytes=fetch_max,
+            **security.client_options(),
         )
         self._consumer.subscribe(
             [s.topic, s.files_topic],
@@ -163,7 +169,7 @@ class Service:
 
     async def _create_pool(self) -> asyncpg.Pool:
         pool = await asyncpg.create_pool(
-            self.settings.pg_dsn,
+            self.settings.connect_dsn,
             min_size=1,
             max_size=self.settings.pool_size,
             command_timeout=300,
@@ -176,7 +182,7 @@ class Service:
         s = self.settings
         dlq = DeadLetterSender(
             s.kafka_bootstrap, s.dlq_topic, s.consumer_name,
-            max_message_bytes=limits[s.dlq_topic],
+            max_message_bytes=limits[s.dlq_topic], security=s.kafka_security,
         )  # fmt: skip
         await dlq.start()
         return dlq
@@ -206,7 +212,11 @@ class Service:
         while True:
             try:
                 result = await self._unless_exit(what, attempt())
-            except (OSError, KafkaError, asyncpg.PostgresError, TimeoutError) as exc:
+            except (
+                OSError, KafkaError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError
+            ) as exc:  # fmt: skip
+                if (refused := errors.refused_at_start(what, exc)) is not None:
+                    raise refused from exc
                 if self._should_exit.is_set():
                     raise StartupInterruptedError(what) from None
                 delay = backoff.next_delay()
