@@ -48,6 +48,8 @@ pg_init() {
 }
 
 pg_config() {
+    local pg_ssl="${VINOPS_DEVSTACK_PG_SSL:-on}"
+    [[ "$pg_ssl" == on || "$pg_ssl" == off ]] || die "VINOPS_DEVSTACK_PG_SSL must be on or off, got '$pg_ssl'"
     mkdir -p "$PG_SOCK"
     chown postgres:postgres "$PG_SOCK"
     chmod 700 "$PG_SOCK"
@@ -62,9 +64,10 @@ unix_socket_directories = '$PG_SOCK'
 max_connections = 100
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = top
-# TLS with the stack's own CA (devstack/tls.sh); sslmode=prefer clients (asyncpg's default)
-# use it, verify-full ones check it against VINOPS_DEVSTACK_CA_FILE. Plain connections stay.
-ssl = on
+# TLS with the stack's own CA (devstack/tls.sh); sslmode=prefer clients (asyncpg's and
+# pgjdbc's default) use it, verify-full ones check it against VINOPS_DEVSTACK_CA_FILE.
+# VINOPS_DEVSTACK_PG_SSL=off: plain connections only (a benchmark without TLS).
+ssl = $pg_ssl
 ssl_cert_file = '$PG_DIR/server.crt'
 ssl_key_file = '$PG_DIR/server.key'
 # fsync stays on: benchmarks must measure a durable database.
