@@ -13,6 +13,7 @@ exit) versus the broker being away (the caller's usual retry).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,7 +154,8 @@ async def check_login(bootstrap: str, security: KafkaSecurity, timeout_s: float 
         except (OSError, kafka_errors.KafkaError, TimeoutError) as exc:
             last = exc
             continue
-        conn.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(conn.close(), timeout_s)  # the socket is closed, not only asked
         return
     assert last is not None  # noqa: S101 - _hosts() never returns an empty list
     raise last

@@ -9,12 +9,13 @@ import asyncio
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import orjson
 import pytest
 
+from feed.kafka_security import KafkaSecurity, LoginRefusedError, check_login
 from tests.conftest import Services, read_env_file
 from tests.e2e.harness import ROOT, Harness, count
 
@@ -189,3 +190,17 @@ async def test_a_wrong_ca_is_refused_in_one_line(
     assert "TLS certificate is not trusted" in line
     for secret in _secrets_of(harness, secure):
         assert secret not in consumed.stderr + migrate.stderr + published.stderr
+
+
+async def test_the_login_check_tells_a_refusal_from_a_welcome(
+    secure: Secure, wrong_ca: str
+) -> None:
+    good = KafkaSecurity(
+        protocol="SASL_SSL", sasl_username=secure.username, sasl_password=secure.password,
+        ca_file=secure.ca_file,
+    )  # fmt: skip
+    await check_login(secure.bootstrap, good)
+    with pytest.raises(LoginRefusedError, match="refused the SCRAM-SHA-512 login of 'vinops'"):
+        await check_login(secure.bootstrap, replace(good, sasl_password="wrong"))
+    with pytest.raises(LoginRefusedError, match="TLS certificate is not trusted"):
+        await check_login(secure.bootstrap, replace(good, ca_file=wrong_ca))
