@@ -30,6 +30,7 @@ from consumer import errors
 from consumer.logs import ctx
 from consumer.prepared import DeadLetter, PreparedBatch
 from consumer.records import Inbound
+from feed.kafka_security import KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +125,11 @@ def cut_letter(
     return kept, [*headers, *extra, ("vinops-value-cut-to", str(len(kept)).encode())]
 
 
-async def ensure_topic(bootstrap: str, topic: str) -> None:
+async def ensure_topic(bootstrap: str, topic: str, security: KafkaSecurity | None = None) -> None:
     """Create the DLQ topic if the broker does not have it (brokers may refuse auto-create)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, **(security or KafkaSecurity()).client_options()
+    )
     await admin.start()
     try:
         if topic in await admin.list_topics():
@@ -144,11 +147,18 @@ async def ensure_topic(bootstrap: str, topic: str) -> None:
 
 class DeadLetterSender:
     def __init__(
-        self, bootstrap: str, topic: str, consumer_name: str, *, max_message_bytes: int
+        self,
+        bootstrap: str,
+        topic: str,
+        consumer_name: str,
+        *,
+        max_message_bytes: int,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.topic = topic
         self.limit = max_message_bytes
         self._bootstrap = bootstrap
+        self._security = security or KafkaSecurity()
         self._consumer_name = consumer_name
         self._producer: Any = self._new_producer()
         self._started = False
@@ -169,6 +179,7 @@ class DeadLetterSender:
             compression_type="lz4",
             max_request_size=self.limit,
             max_batch_size=min(_BATCH_BYTES, self.limit),
+            **self._security.client_options(),
         )
 
     async def start(self) -> None:

@@ -7,6 +7,7 @@ classified by aiokafka exception class, here too, and nowhere else.
 
 from __future__ import annotations
 
+import ssl
 from typing import ClassVar
 
 import asyncpg
@@ -135,3 +136,20 @@ def translate_kafka(exc: BaseException) -> IngestError:
         result = IngestError(text)
     result.__cause__ = exc
     return result
+
+
+# Retrying cannot help these at start-up: the server refused the login or the database name,
+# the client refused the server's certificate, or a connection setting is malformed.
+_REFUSED_AT_START: tuple[type[BaseException], ...] = (
+    ssl.SSLCertVerificationError,
+    asyncpg.InvalidAuthorizationSpecificationError,  # 28000, and 28P01 wrong password
+    asyncpg.InvalidCatalogNameError,  # 3D000 no such database
+    asyncpg.ClientConfigurationError,  # e.g. an sslrootcert that cannot be read
+)
+
+
+def refused_at_start(what: str, exc: BaseException) -> ConfigError | None:
+    """A ConfigError (one line, exit 2) when waiting for ``what`` cannot succeed."""
+    if not isinstance(exc, _REFUSED_AT_START):
+        return None
+    return ConfigError(f"{what}: {type(exc).__name__}: {' '.join(str(exc).split())}")

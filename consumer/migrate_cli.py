@@ -27,7 +27,8 @@ from consumer.migrate import (
     migrate,
     status,
 )
-from consumer.settings import mask_dsn
+from consumer.settings import Database, mask_dsn
+from feed.settings import SettingsError, load
 
 CONNECT_TIMEOUT_S = 10.0
 
@@ -62,10 +63,16 @@ def add_migrate_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def resolve_dsn(args: argparse.Namespace, env: Mapping[str, str]) -> str:
-    dsn = args.dsn or env.get("VINOPS_PG_ADMIN_DSN") or env.get("VINOPS_PG_DSN")
+    """--dsn, else VINOPS_PG_ADMIN_DSN, else VINOPS_PG_DSN (each also as ``_FILE``), with
+    VINOPS_PG_SSLMODE / VINOPS_PG_SSLROOTCERT applied."""
+    try:
+        db = load(Database, env)
+    except SettingsError as exc:
+        raise RegistryError(str(exc)) from None
+    dsn = args.dsn or db.admin_dsn or db.dsn
     if not dsn:
         raise RegistryError("no DSN: set VINOPS_PG_ADMIN_DSN or VINOPS_PG_DSN, or pass --dsn")
-    return dsn
+    return db.tls.apply(dsn)
 
 
 def resolve_dir(args: argparse.Namespace, env: Mapping[str, str]) -> Path:

@@ -45,6 +45,7 @@ from consumer.startup import (
 from consumer.state import State
 from consumer.topic_limits import fetch_sizes, max_message_bytes
 from consumer.writer import BatchWriter
+from feed.kafka_security import check_login
 
 __all__ = ["Service", "StartupInterruptedError"]
 
@@ -100,12 +101,18 @@ class Service:
         )
         await require_migrated(pool)
         state.sink = Sink(pool, group_id=s.group_id, consumer_name=s.consumer_name)
+        security = s.kafka_security
         await retry_until_ready(
-            s, state.should_exit, "dlq topic", lambda: ensure_topic(s.kafka_bootstrap, s.dlq_topic)
+            s, state.should_exit, "kafka login", lambda: check_login(s.kafka_bootstrap, security)
         )
+        await retry_until_ready(
+            s, state.should_exit, "dlq topic",
+            lambda: ensure_topic(s.kafka_bootstrap, s.dlq_topic, security),
+        )  # fmt: skip
+        topics = [s.topic, s.files_topic, s.dlq_topic]
         limits = await retry_until_ready(
             s, state.should_exit, "topic limits",
-            lambda: max_message_bytes(s.kafka_bootstrap, [s.topic, s.files_topic, s.dlq_topic]),
+            lambda: max_message_bytes(s.kafka_bootstrap, topics, security),
         )  # fmt: skip
         partition_fetch, fetch_max = fetch_sizes({t: limits[t] for t in (s.topic, s.files_topic)})
         log.info(
@@ -131,6 +138,7 @@ class Service:
             heartbeat_interval_ms=3000,
             max_partition_fetch_bytes=partition_fetch,
             fetch_max_bytes=fetch_max,
+            **security.client_options(),
         )
         consumer.subscribe([s.topic, s.files_topic], listener=self.rebalance)
         await retry_until_ready(s, state.should_exit, "kafka consumer", consumer.start)

@@ -1,17 +1,19 @@
 """The consumer's settings: one frozen object per process, loaded from a mapping (the env).
 
-Tests pass a plain dict; the CLI passes ``os.environ`` plus its flags as overrides. The
-PostgreSQL DSN carries a password, so ``repr`` and ``describe`` only ever show it masked.
+Tests pass a plain dict; the CLI passes ``os.environ`` plus its flags as overrides. Every
+field names its variable (``feed.settings`` is the loader, shared with the producer); the
+README's tables list exactly these, a test says so. DSNs and the Kafka password are
+secrets: ``<NAME>_FILE`` works for them too, and ``repr`` / ``describe`` show them masked.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from consumer.pg_dsn import PgTls, mask_dsn
 from feed.contract import (
     DEFAULT_DLQ_TOPIC,
     DEFAULT_FILES_TOPIC,
@@ -19,6 +21,10 @@ from feed.contract import (
     DEFAULT_ROW_TOPIC,
     MAX_ROW_BYTES_ENV,
 )
+from feed.kafka_security import KafkaSecurity
+from feed.settings import SettingsError, describe, env, load, masked_repr, nested, secret
+
+__all__ = ["Database", "Settings", "SettingsError", "mask_dsn", "read_dsn"]
 
 # Measured on the 2-core machine (BENCHMARKS.md, "Batch size"): under a backlog 5,000-row
 # batches ingest ~10% faster end to end than 1,000-row ones; a 250 ms age limit halves the
@@ -28,53 +34,81 @@ DEFAULT_BATCH_SIZE = 5000
 DEFAULT_BATCH_MAX_WAIT_MS = 250
 DEFAULT_METRICS_PORT = 9108
 
-_PASSWORD = re.compile(r"(?P<head>://[^:/@]*:)(?P<secret>[^@]*)(?P<tail>@)")
-_PASSWORD_PARAM = re.compile(r"(?P<head>[?&]password=)(?P<secret>[^&]*)", re.IGNORECASE)
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """The one-shot commands' connection (status, export-raw, migrate)."""
+
+    dsn: str | None = field(default=None, metadata=secret("VINOPS_PG_DSN", mask_dsn))
+    # `consumer migrate` prefers the owner login; the service never uses it.
+    admin_dsn: str | None = field(default=None, metadata=secret("VINOPS_PG_ADMIN_DSN", mask_dsn))
+    tls: PgTls = field(default_factory=PgTls, metadata=nested(PgTls))
+
+    def __repr__(self) -> str:
+        return masked_repr(self)
 
 
-class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names it (never its secret value)."""
-
-
-def mask_dsn(dsn: str) -> str:
-    """The DSN with any password replaced by ``***``."""
-    masked = _PASSWORD.sub(r"\g<head>***\g<tail>", dsn)
-    return _PASSWORD_PARAM.sub(r"\g<head>***", masked)
-
-
-def read_dsn(command: str, env: Mapping[str, str]) -> str | None:
-    """VINOPS_PG_DSN for a one-shot command, or None after one line saying it is missing."""
-    dsn = env.get("VINOPS_PG_DSN")
-    if not dsn:
+def read_dsn(command: str, environ: Mapping[str, str]) -> str | None:
+    """VINOPS_PG_DSN (TLS settings applied) for a one-shot command, or None after one line
+    on stderr saying what is missing or wrong."""
+    try:
+        db = load(Database, environ)
+    except SettingsError as exc:
+        print(f"consumer {command}: {exc}", file=sys.stderr)
+        return None
+    if not db.dsn:
         print(f"consumer {command}: VINOPS_PG_DSN is required", file=sys.stderr)
-    return dsn or None
+        return None
+    return db.tls.apply(db.dsn)
+
+
+def _positive(name: str, value: float | None) -> None:
+    if value is not None and value <= 0:
+        raise SettingsError(f"{name} must be > 0, got {value}")
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    kafka_bootstrap: str
-    pg_dsn: str
-    topic: str = DEFAULT_ROW_TOPIC
-    files_topic: str = DEFAULT_FILES_TOPIC
-    dlq_topic: str = DEFAULT_DLQ_TOPIC
-    group_id: str = "vinops-ingest"
-    consumer_name: str = "vinops-consumer"
-    batch_size: int = DEFAULT_BATCH_SIZE
-    batch_max_wait_ms: int = DEFAULT_BATCH_MAX_WAIT_MS
-    metrics_host: str = "0.0.0.0"  # noqa: S104 - a container must expose /metrics
-    metrics_port: int = DEFAULT_METRICS_PORT
-    log_level: str = "INFO"
-    log_format: str = "json"
-    exit_when_idle_s: float | None = None
-    shutdown_timeout_s: float = 30.0
-    pool_size: int = 4
-    retry_base_s: float = 0.2
-    retry_cap_s: float = 10.0
+    kafka_bootstrap: str = field(default="", metadata=env("VINOPS_KAFKA_BOOTSTRAP"))
+    pg_dsn: str = field(default="", metadata=secret("VINOPS_PG_DSN", mask_dsn))
+    topic: str = field(default=DEFAULT_ROW_TOPIC, metadata=env("VINOPS_TOPIC"))
+    files_topic: str = field(default=DEFAULT_FILES_TOPIC, metadata=env("VINOPS_FILES_TOPIC"))
+    dlq_topic: str = field(default=DEFAULT_DLQ_TOPIC, metadata=env("VINOPS_DLQ_TOPIC"))
+    group_id: str = field(default="vinops-ingest", metadata=env("VINOPS_GROUP_ID"))
+    consumer_name: str = field(default="vinops-consumer", metadata=env("VINOPS_CONSUMER_NAME"))
+    batch_size: int = field(default=DEFAULT_BATCH_SIZE, metadata=env("VINOPS_BATCH_SIZE", int))
+    batch_max_wait_ms: int = field(
+        default=DEFAULT_BATCH_MAX_WAIT_MS, metadata=env("VINOPS_BATCH_MAX_WAIT_MS", int)
+    )
+    metrics_host: str = field(
+        default="0.0.0.0",  # noqa: S104 - a container must expose /metrics
+        metadata=env("VINOPS_METRICS_HOST"),
+    )
+    metrics_port: int = field(
+        default=DEFAULT_METRICS_PORT, metadata=env("VINOPS_METRICS_PORT", int)
+    )
+    log_level: str = field(default="INFO", metadata=env("VINOPS_LOG_LEVEL"))
+    log_format: str = field(default="json", metadata=env("VINOPS_LOG_FORMAT"))
+    exit_when_idle_s: float | None = field(
+        default=None, metadata=env("VINOPS_EXIT_WHEN_IDLE_S", float)
+    )
+    shutdown_timeout_s: float = field(
+        default=30.0, metadata=env("VINOPS_SHUTDOWN_TIMEOUT_S", float)
+    )
+    pool_size: int = field(default=4, metadata=env("VINOPS_PG_POOL_SIZE", int))
+    retry_base_s: float = field(default=0.2, metadata=env("VINOPS_RETRY_BASE_S", float))
+    retry_cap_s: float = field(default=10.0, metadata=env("VINOPS_RETRY_CAP_S", float))
     # Transient DB outages pause consumption for as long as they last; the group keeps the
     # member because aiokafka heartbeats from a background task, and getmany is still called.
-    max_poll_interval_ms: int = 600_000
+    max_poll_interval_ms: int = field(
+        default=600_000, metadata=env("VINOPS_MAX_POLL_INTERVAL_MS", int)
+    )
     # Row values longer than this are recorded as 'oversized' and not mapped (feed.contract).
-    max_row_bytes: int = DEFAULT_MAX_ROW_BYTES
+    max_row_bytes: int = field(default=DEFAULT_MAX_ROW_BYTES, metadata=env(MAX_ROW_BYTES_ENV, int))
+    pg_tls: PgTls = field(default_factory=PgTls, metadata=nested(PgTls))
+    kafka_security: KafkaSecurity = field(
+        default_factory=KafkaSecurity, metadata=nested(KafkaSecurity)
+    )
 
     def __post_init__(self) -> None:
         if not self.kafka_bootstrap:
@@ -93,20 +127,32 @@ class Settings:
             raise SettingsError(f"{MAX_ROW_BYTES_ENV} must be >= 1, got {self.max_row_bytes}")
         if len({self.topic, self.files_topic, self.dlq_topic}) != 3:
             raise SettingsError("row, files and dead-letter topics must differ")
+        if self.pool_size < 1:
+            raise SettingsError(f"VINOPS_PG_POOL_SIZE must be >= 1, got {self.pool_size}")
+        for name, value in (
+            ("VINOPS_EXIT_WHEN_IDLE_S", self.exit_when_idle_s),
+            ("VINOPS_SHUTDOWN_TIMEOUT_S", self.shutdown_timeout_s),
+            ("VINOPS_RETRY_BASE_S", self.retry_base_s),
+            ("VINOPS_RETRY_CAP_S", self.retry_cap_s),
+            ("VINOPS_MAX_POLL_INTERVAL_MS", self.max_poll_interval_ms),
+        ):
+            _positive(name, value)
 
     @property
     def masked_dsn(self) -> str:
         return mask_dsn(self.pg_dsn)
 
+    @property
+    def connect_dsn(self) -> str:
+        """The DSN to connect with: VINOPS_PG_SSLMODE / VINOPS_PG_SSLROOTCERT applied."""
+        return self.pg_tls.apply(self.pg_dsn)
+
     def describe(self) -> dict[str, Any]:
         """Every setting, secrets masked: safe to log."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["pg_dsn"] = self.masked_dsn
-        return out
+        return describe(self)
 
     def __repr__(self) -> str:
-        body = ", ".join(f"{k}={v!r}" for k, v in self.describe().items())
-        return f"Settings({body})"
+        return masked_repr(self)
 
     __str__ = __repr__
 
@@ -115,37 +161,5 @@ class Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], **overrides: Any) -> Settings:
-        def get(name: str) -> str | None:
-            value = env.get(name)
-            return value if value not in (None, "") else None
-
-        def num(name: str, kind: type[int] | type[float]) -> Any:
-            raw = get(name)
-            if raw is None:
-                return None
-            try:
-                return kind(raw)
-            except ValueError:
-                raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-
-        values: dict[str, Any] = {
-            "kafka_bootstrap": get("VINOPS_KAFKA_BOOTSTRAP") or "",
-            "pg_dsn": get("VINOPS_PG_DSN") or "",
-            "topic": get("VINOPS_TOPIC"),
-            "files_topic": get("VINOPS_FILES_TOPIC"),
-            "dlq_topic": get("VINOPS_DLQ_TOPIC"),
-            "group_id": get("VINOPS_GROUP_ID"),
-            "consumer_name": get("VINOPS_CONSUMER_NAME"),
-            "batch_size": num("VINOPS_BATCH_SIZE", int),
-            "batch_max_wait_ms": num("VINOPS_BATCH_MAX_WAIT_MS", int),
-            "metrics_host": get("VINOPS_METRICS_HOST"),
-            "metrics_port": num("VINOPS_METRICS_PORT", int),
-            "log_level": get("VINOPS_LOG_LEVEL"),
-            "log_format": get("VINOPS_LOG_FORMAT"),
-            "shutdown_timeout_s": num("VINOPS_SHUTDOWN_TIMEOUT_S", float),
-            "pool_size": num("VINOPS_PG_POOL_SIZE", int),
-            "max_row_bytes": num(MAX_ROW_BYTES_ENV, int),
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**{k: v for k, v in values.items() if v is not None})
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
+        return load(cls, environ, overrides)

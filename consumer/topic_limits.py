@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from feed.kafka_security import KafkaSecurity
+
 MAX_MESSAGE_BYTES = "max.message.bytes"
 # Kafka's default (message.max.bytes): assumed for a topic the broker does not describe yet.
 KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
@@ -31,10 +33,14 @@ def parse_limits(resources: Iterable[tuple[object, ...]]) -> dict[str, int]:
     return limits
 
 
-async def max_message_bytes(bootstrap: str, topics: Iterable[str]) -> dict[str, int]:
+async def max_message_bytes(
+    bootstrap: str, topics: Iterable[str], security: KafkaSecurity | None = None
+) -> dict[str, int]:
     """Each topic's max.message.bytes; Kafka's default for a topic that does not exist yet."""
     wanted = list(dict.fromkeys(topics))
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, **(security or KafkaSecurity()).client_options()
+    )
     await admin.start()
     try:
         responses = await admin.describe_configs(

@@ -6,7 +6,11 @@ KAFKA_PORT="${VINOPS_DEVSTACK_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${VINOPS_DEVSTACK_KAFKA_CONTROLLER_PORT:-19093}"
 PG_PORT="${VINOPS_DEVSTACK_PG_PORT:-15432}"
 PROM_PORT="${VINOPS_DEVSTACK_PROMETHEUS_PORT:-19090}"
+# Next to the plain listener, so a second stack's ports never collide with the first one's.
+KAFKA_SASL_PORT="${VINOPS_DEVSTACK_KAFKA_SASL_PORT:-$((KAFKA_PORT + 2))}"
 KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
+KAFKA_SASL_BOOTSTRAP="127.0.0.1:$KAFKA_SASL_PORT"
+KAFKA_SASL_USER=vinops
 PG_HOST=127.0.0.1
 PROM_URL="http://127.0.0.1:$PROM_PORT"
 
@@ -89,6 +93,8 @@ load_secrets() {
         )
     fi
     chmod 600 "$f"
+    # A secrets file from before the SASL listener lacks its password: add it once.
+    grep -q '^KAFKA_SASL_PASSWORD=' "$f" || echo "KAFKA_SASL_PASSWORD=$(random_secret)" >>"$f"
     # shellcheck disable=SC1090
     . "$f"
 }
@@ -103,6 +109,7 @@ pg_external() {
 
 write_env() {
     local tmp="$STATE/env.tmp" kafka pg admin su=""
+    kafka_external || load_secrets
     if kafka_external; then kafka="$VINOPS_KAFKA_BOOTSTRAP"; else kafka="$KAFKA_BOOTSTRAP"; fi
     if pg_external; then
         pg="$VINOPS_PG_DSN"
@@ -123,13 +130,21 @@ write_env() {
             echo "export VINOPS_PG_DSN=$pg"
             [[ -n "$admin" ]] && echo "export VINOPS_PG_ADMIN_DSN=$admin"
             [[ -n "$su" ]] && echo "export VINOPS_PG_SUPERUSER_DSN=$su"
+            if ! kafka_external; then
+                # The SASL_SSL listener (SCRAM-SHA-512), for the TLS/SASL tests and a try.
+                echo "export VINOPS_DEVSTACK_KAFKA_SASL_BOOTSTRAP=$KAFKA_SASL_BOOTSTRAP"
+                echo "export VINOPS_DEVSTACK_KAFKA_SASL_USERNAME=$KAFKA_SASL_USER"
+                echo "export VINOPS_DEVSTACK_KAFKA_SASL_PASSWORD=$KAFKA_SASL_PASSWORD"
+            fi
+            # The CA of the stack's certificates (PostgreSQL and the SASL_SSL listener).
+            if [[ -s "$TLS_CA" ]]; then echo "export VINOPS_DEVSTACK_CA_FILE=$TLS_CA"; fi
             if prom_running; then echo "export VINOPS_PROMETHEUS_URL=$PROM_URL"; fi
         } >"$tmp"
     )
     mv "$tmp" "$STATE/env"
 }
 
-mask_dsns() { sed -e 's#://\([^:/@]*\):[^@]*@#://\1:***@#'; }
+mask_dsns() { sed -e 's#://\([^:/@]*\):[^@]*@#://\1:***@#' -e 's#_PASSWORD=.*#_PASSWORD=***#'; }
 
 print_settings() {
     log "devstack ready (settings in $STATE/env; load them with: . $STATE/env)"

@@ -10,6 +10,8 @@ DEVSTACK="$ROOT/devstack"
 STATE="${VINOPS_DEVSTACK_DIR:-$ROOT/.devstack}"
 # shellcheck source=devstack/lib.sh
 . "$DEVSTACK/lib.sh"
+# shellcheck source=devstack/tls.sh
+. "$DEVSTACK/tls.sh"
 # shellcheck source=devstack/kafka.sh
 . "$DEVSTACK/kafka.sh"
 # shellcheck source=devstack/pg.sh

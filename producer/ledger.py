@@ -27,6 +27,7 @@ async def published_files(settings: Settings, partitions: set[int]) -> set[str]:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         request_timeout_ms=settings.request_timeout_ms,
+        **settings.kafka_security.client_options(),
     )
     latest: dict[bytes, bool] = {}
     try:

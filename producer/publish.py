@@ -45,7 +45,7 @@ from producer.partitioner import partition_index
 from producer.pipeline import CP1252_FLAG, MALFORMED_FLAG, WorkerError, chunks_of
 from producer.reader import CP1252, UTF8, CsvReader
 from producer.settings import Settings
-from producer.topics import ensure_topics
+from producer.topics import check_kafka_login, ensure_topics
 
 ProgressFn = Callable[[int, int], None]  # (rows so far, bytes read so far)
 ABORT_TIMEOUT_S = 5.0
@@ -92,8 +92,9 @@ class Publisher:
         self._producer: AIOKafkaProducer | None = None
 
     async def __aenter__(self) -> Publisher:
-        await ensure_topics(self.settings)
         settings = self.settings
+        await check_kafka_login(settings)
+        await ensure_topics(settings)
         # Created only once Kafka answered: an unstarted producer warns when collected.
         producer = AIOKafkaProducer(
             bootstrap_servers=settings.require_bootstrap(),
@@ -103,6 +104,7 @@ class Publisher:
             linger_ms=settings.linger_ms,
             max_batch_size=settings.max_batch_size,
             request_timeout_ms=settings.request_timeout_ms,
+            **settings.kafka_security.client_options(),
         )
         try:
             await producer.start()

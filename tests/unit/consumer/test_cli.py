@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from consumer.cli import _parser, main, settings_from
+from consumer.migrate_cli import resolve_dsn
 
 ENV = {"VINOPS_KAFKA_BOOTSTRAP": "k:9092", "VINOPS_PG_DSN": "postgresql://u:pw@h/db"}
 
@@ -36,3 +39,23 @@ def test_migrate_is_wired() -> None:
 def test_export_raw_without_dsn_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export-raw", "abc"], env={}) == 2
     assert capsys.readouterr().err == "consumer export-raw: VINOPS_PG_DSN is required\n"
+
+
+def test_migrate_reads_the_admin_dsn_file_and_the_tls_settings(tmp_path: Path) -> None:
+    dsn = tmp_path / "admin-dsn"
+    dsn.write_text("postgresql://a:pw@h/db\n")
+    env = {"VINOPS_PG_ADMIN_DSN_FILE": str(dsn), "VINOPS_PG_SSLMODE": "verify-full"}
+    args = _parser().parse_args(["migrate"])
+    assert resolve_dsn(args, env) == "postgresql://a:pw@h/db?sslmode=verify-full"
+
+
+def test_migrate_with_a_dsn_both_inline_and_in_a_file_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dsn = tmp_path / "admin-dsn"
+    dsn.write_text("postgresql://a:pw@h/db\n")
+    env = {"VINOPS_PG_ADMIN_DSN_FILE": str(dsn), "VINOPS_PG_ADMIN_DSN": "postgresql://x@h/db"}
+    assert main(["migrate"], env=env) == 2
+    assert capsys.readouterr().err == (
+        "consumer migrate: set VINOPS_PG_ADMIN_DSN or VINOPS_PG_ADMIN_DSN_FILE, not both\n"
+    )

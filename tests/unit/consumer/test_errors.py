@@ -3,11 +3,14 @@ aiokafka exception class, never by message."""
 
 from __future__ import annotations
 
+import ssl
+
 import asyncpg
 import pytest
 from aiokafka import errors as kafka_errors
 from asyncpg.exceptions._base import DataError as ClientDataError
 
+from consumer import errors
 from consumer.errors import (
     ConfigError,
     DataError,
@@ -145,3 +148,26 @@ def test_other_kafka_errors_are_plain_ingest_errors(exc: BaseException) -> None:
 def test_kafka_translation_passes_ingest_errors_through() -> None:
     err = TransientError("already classified")
     assert translate_kafka(err) is err
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ssl.SSLCertVerificationError(
+            1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
+        ),
+        asyncpg.InvalidPasswordError('password authentication failed for user "vinops_etl"'),
+        asyncpg.InvalidCatalogNameError('database "nope" does not exist'),
+    ],
+)
+def test_refused_logins_and_certificates_stop_the_start_up(exc: BaseException) -> None:
+    refused = errors.refused_at_start("postgres", exc)
+    assert isinstance(refused, errors.ConfigError)
+    assert str(refused).startswith(f"postgres: {type(exc).__name__}: ")
+
+
+@pytest.mark.parametrize(
+    "exc", [ConnectionRefusedError(111, "refused"), asyncpg.CannotConnectNowError("starting up")]
+)
+def test_a_service_away_is_waited_for(exc: BaseException) -> None:
+    assert errors.refused_at_start("postgres", exc) is None

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from consumer.settings import Settings, SettingsError, mask_dsn
+from consumer.settings import Settings, SettingsError, mask_dsn, read_dsn
 
 ENV = {
     "VINOPS_KAFKA_BOOTSTRAP": "127.0.0.1:9092",
@@ -94,3 +96,62 @@ def test_settings_are_frozen() -> None:
     s = Settings.from_env(ENV)
     with pytest.raises(AttributeError):
         s.group_id = "other"  # type: ignore[misc]
+
+
+def test_every_setting_is_reachable_from_the_environment() -> None:
+    env = {
+        **ENV,
+        "VINOPS_CONSUMER_NAME": "c9",
+        "VINOPS_EXIT_WHEN_IDLE_S": "2.5",
+        "VINOPS_SHUTDOWN_TIMEOUT_S": "7",
+        "VINOPS_PG_POOL_SIZE": "3",
+        "VINOPS_RETRY_BASE_S": "0.5",
+        "VINOPS_RETRY_CAP_S": "4",
+        "VINOPS_MAX_POLL_INTERVAL_MS": "90000",
+        "VINOPS_PG_SSLMODE": "require",
+        "VINOPS_KAFKA_SECURITY_PROTOCOL": "SSL",
+    }
+    s = Settings.from_env(env)
+    assert (s.consumer_name, s.exit_when_idle_s, s.shutdown_timeout_s) == ("c9", 2.5, 7.0)
+    assert (s.pool_size, s.retry_base_s, s.retry_cap_s) == (3, 0.5, 4.0)
+    assert s.max_poll_interval_ms == 90000
+    assert s.kafka_security.protocol == "SSL"
+    assert s.connect_dsn == ENV["VINOPS_PG_DSN"] + "?sslmode=require"
+
+
+def test_the_dsn_and_kafka_password_come_from_files(tmp_path: Path) -> None:
+    dsn, pw = tmp_path / "dsn", tmp_path / "pw"
+    dsn.write_text(ENV["VINOPS_PG_DSN"] + "\n")
+    pw.write_text("k-s3cr3t\n")
+    env = {
+        "VINOPS_KAFKA_BOOTSTRAP": "k:1",
+        "VINOPS_PG_DSN_FILE": str(dsn),
+        "VINOPS_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "VINOPS_KAFKA_SASL_USERNAME": "u",
+        "VINOPS_KAFKA_SASL_PASSWORD_FILE": str(pw),
+    }
+    s = Settings.from_env(env)
+    assert s.pg_dsn == ENV["VINOPS_PG_DSN"]
+    assert s.kafka_security.sasl_password == "k-s3cr3t"
+    for shown in (repr(s), str(s.describe())):
+        assert "s3cr3t" not in shown
+
+
+def test_a_dsn_both_inline_and_in_a_file_is_refused(tmp_path: Path) -> None:
+    dsn = tmp_path / "dsn"
+    dsn.write_text(ENV["VINOPS_PG_DSN"])
+    with pytest.raises(SettingsError, match=r"^set VINOPS_PG_DSN or VINOPS_PG_DSN_FILE, not both$"):
+        Settings.from_env({**ENV, "VINOPS_PG_DSN_FILE": str(dsn)})
+
+
+def test_one_shot_commands_read_the_dsn_file_and_tls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dsn = tmp_path / "dsn"
+    dsn.write_text("postgresql://u:pw@h/db\n")
+    env = {"VINOPS_PG_DSN_FILE": str(dsn), "VINOPS_PG_SSLMODE": "verify-full"}
+    assert read_dsn("status", env) == "postgresql://u:pw@h/db?sslmode=verify-full"
+    assert read_dsn("status", {**env, "VINOPS_PG_DSN": "x"}) is None
+    assert capsys.readouterr().err == (
+        "consumer status: set VINOPS_PG_DSN or VINOPS_PG_DSN_FILE, not both\n"
+    )
