@@ -39,7 +39,11 @@ async def retry_until_ready(
     while True:
         try:
             result = await unless_exit(should_exit, what, attempt())
-        except (OSError, KafkaError, asyncpg.PostgresError, TimeoutError) as exc:
+        except (
+            OSError, KafkaError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError
+        ) as exc:  # fmt: skip
+            if (refused := errors.refused_at_start(what, exc)) is not None:
+                raise refused from exc
             if should_exit.is_set():
                 raise StartupInterruptedError(what) from None
             delay = backoff.next_delay()
@@ -73,7 +77,7 @@ async def unless_exit(should_exit: asyncio.Event, what: str, work: Awaitable[T])
 
 async def create_pool(settings: Settings) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
-        settings.pg_dsn,
+        settings.connect_dsn,
         min_size=1,
         max_size=settings.pool_size,
         command_timeout=300,
@@ -86,7 +90,7 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
 async def start_dlq(settings: Settings, limits: Mapping[str, int]) -> DeadLetterSender:
     dlq = DeadLetterSender(
         settings.kafka_bootstrap, settings.dlq_topic, settings.consumer_name,
-        max_message_bytes=limits[settings.dlq_topic],
+        max_message_bytes=limits[settings.dlq_topic], security=settings.kafka_security,
     )  # fmt: skip
     await dlq.start()
     return dlq

@@ -45,7 +45,9 @@ def rest_port() -> int:
 def jdbc_url(dsn: str) -> tuple[str, str, str]:
     """(jdbc url, user, password) of a libpq URL."""
     u = urlsplit(dsn)
-    url = f"jdbc:postgresql://{u.hostname}:{u.port or 5432}{u.path}"
+    # Only the TLS mode carries over: pgjdbc names the other libpq parameters differently.
+    mode = next((p for p in u.query.split("&") if p.startswith("sslmode=")), None)
+    url = f"jdbc:postgresql://{u.hostname}:{u.port or 5432}{u.path}" + (f"?{mode}" if mode else "")
     return url, unquote(u.username or ""), unquote(u.password or "")
 
 

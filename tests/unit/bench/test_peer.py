@@ -16,7 +16,7 @@ from bench.peer.jars import PeerJars, PeerUnavailableError
 from bench.peer.messages import COLUMNS, encode_key, encode_value, end_marker, rows
 from bench.scenarios import peer as peer_scenario
 from bench.scenarios.common import QUICK, Ctx
-from bench.stack import Stack
+from bench.stack import Stack, plain_text
 
 
 def test_value_carries_its_schema_and_typed_payload() -> None:
@@ -98,3 +98,14 @@ async def test_quick_skips_the_peer_in_one_line_and_full_does_not(
     assert capsys.readouterr().out.strip() == "peer skipped: mvn not found: install Maven"
     with pytest.raises(PeerUnavailableError):
         await peer_scenario.run(_ctx(tmp_path, quick=False))
+
+
+def test_the_jdbc_url_keeps_the_tls_mode_of_the_dsn() -> None:
+    url = jdbc_url("postgresql://u:p@h:1/d?sslmode=disable&application_name=x")[0]
+    assert url == "jdbc:postgresql://h:1/d?sslmode=disable"
+
+
+def test_the_bench_connects_in_plain_text_unless_the_dsn_asks_for_a_mode() -> None:
+    assert plain_text("postgresql://u:p@h:1/d") == "postgresql://u:p@h:1/d?sslmode=disable"
+    assert plain_text("postgresql://h/d?a=1") == "postgresql://h/d?a=1&sslmode=disable"
+    assert plain_text("postgresql://h/d?sslmode=require") == "postgresql://h/d?sslmode=require"
