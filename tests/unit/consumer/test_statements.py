@@ -1,6 +1,7 @@
-"""Every statement of the sink as PostgreSQL receives it, kept in rendered_sql/ (a snapshot).
+"""The generated statements of the sink as PostgreSQL receives them, kept in rendered_sql/ (a
+snapshot); the static ones are their .sql files as they are.
 
-A change to a .sql file or to a column list shows here as a diff of the rendered statement.
+A change to a template or to a column list shows here as a diff of the rendered statement.
 After a deliberate change, rewrite them: VINOPS_UPDATE_SQL_SNAPSHOTS=1 pytest <this file>
 """
 
@@ -14,12 +15,14 @@ import pytest
 from consumer import batch_table, statements
 
 SNAPSHOTS = Path(__file__).parent / "rendered_sql"
+STATEMENTS = {
+    name.lower(): value
+    for name, value in vars(statements).items()
+    if name.isupper() and isinstance(value, str) and value.endswith("\n")
+}
+SQL_DIR = Path(statements.__file__).parent / "sql"
 RENDERED = {
-    **{
-        name.lower(): value
-        for name, value in vars(statements).items()
-        if name.isupper() and isinstance(value, str) and value.endswith("\n")
-    },
+    **{name: text for name, text in STATEMENTS.items() if (SQL_DIR / f"{name}.sql.tmpl").exists()},
     "create_batch_table": batch_table.CREATE_BATCH_TABLE,
 }
 
@@ -38,12 +41,11 @@ def test_every_snapshot_is_a_statement_of_today() -> None:
 
 
 def test_comment_lines_never_reach_the_server() -> None:
-    for name, text in RENDERED.items():
+    for name, text in {**STATEMENTS, **RENDERED}.items():
         assert not any(line.lstrip().startswith("--") for line in text.splitlines()), name
 
 
 def test_every_sql_file_is_loaded() -> None:
-    sql_dir = Path(statements.__file__).parent / "sql"
-    used = {p.name for p in sql_dir.iterdir() if p.suffix in {".sql", ".tmpl"}}
+    used = {p.name for p in SQL_DIR.iterdir() if p.suffix in {".sql", ".tmpl"}}
     source = Path(statements.__file__).read_text(encoding="utf-8")
     assert {name for name in used if f'"{name}"' in source} == used
