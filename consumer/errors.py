@@ -12,7 +12,6 @@ from typing import ClassVar
 
 import asyncpg
 from aiokafka import errors as kafka_errors
-from asyncpg.exceptions._base import DataError as _ClientDataError
 
 
 class IngestError(Exception):
@@ -69,7 +68,7 @@ def translate_pg(exc: BaseException) -> IngestError:
             result = DataError(f"[{state}] {text}")
         else:
             result = IngestError(f"[{state}] {text}")
-    elif isinstance(exc, _ClientDataError):
+    elif _is_client_data_error(exc):
         # Client-side: a value asyncpg cannot encode for its column type (a bad row).
         result = DataError(text)
     elif isinstance(
@@ -153,3 +152,16 @@ def refused_at_start(what: str, exc: BaseException) -> ConfigError | None:
     if not isinstance(exc, _REFUSED_AT_START):
         return None
     return ConfigError(f"{what}: {type(exc).__name__}: {' '.join(str(exc).split())}")
+
+
+def _is_client_data_error(exc: BaseException) -> bool:
+    """A value asyncpg cannot encode for its column type. asyncpg 0.32 raises the exported
+    DataError (SQLSTATE 22000, handled above); older releases raised a client-side DataError
+    it does not export: the InterfaceError that is also a ValueError, bar
+    ClientConfigurationError. By class, never text; tests/integration/test_errors_asyncpg.py
+    makes asyncpg raise one for real."""
+    return (
+        isinstance(exc, asyncpg.InterfaceError)
+        and isinstance(exc, ValueError)
+        and not isinstance(exc, asyncpg.ClientConfigurationError)
+    )
