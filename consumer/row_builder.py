@@ -39,8 +39,8 @@ from feed.contract import (
     RowKind,
     RowMeta,
     content_digest,
-    decode_file_event,
     decode_value,
+    file_event_of,
 )
 
 _REQUIRED_HEADERS = (H_FILE_ID, H_SHA256, H_ROW_NO, H_DIALECT)
@@ -111,12 +111,12 @@ class BatchBuilder:
 
     def file_event(self, message: Inbound) -> None:
         try:
-            decode_value(message.value)
+            data = decode_value(message.value)
         except ContractError as exc:
             self.reject(message, "bad_json", exc)
             return
         try:
-            event = decode_file_event(message.value)
+            event = file_event_of(data)
             file_id = uuid.UUID(event.file_id)
         except (ContractError, ValueError) as exc:
             self.reject(message, "bad_value", exc)

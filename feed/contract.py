@@ -215,7 +215,11 @@ def encode_file_event(event: FileEvent) -> bytes:
 
 
 def decode_file_event(value: bytes | None) -> FileEvent:
-    data = decode_value(value)
+    return file_event_of(decode_value(value))
+
+
+def file_event_of(data: Mapping[str, Any]) -> FileEvent:
+    """The file event a decoded message value describes, or ``ContractError``."""
     kind = data.get("event")
     try:
         if kind == "started":
