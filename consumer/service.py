@@ -64,7 +64,8 @@ def to_inbound(record: Any) -> Inbound:
         offset=record.offset,
         key=record.key,
         value=record.value,
-        headers=tuple((k, bytes(v)) for k, v in (record.headers or ())),
+        # Kafka allows a null header value (aiokafka gives None): read as empty, not a crash.
+        headers=tuple((k, b"" if v is None else bytes(v)) for k, v in (record.headers or ())),
         timestamp_ms=int(record.timestamp),
     )
 
