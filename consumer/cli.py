@@ -17,7 +17,7 @@ from consumer import logs, status
 from consumer.errors import ConfigError
 from consumer.export_cli import add_export_parser, run_export
 from consumer.migrate_cli import add_migrate_parser, run_migrate
-from consumer.service import Service, StartupInterruptedError
+from consumer.service import FORCED_EXIT_CODE, Service, StartupInterruptedError
 from consumer.settings import Settings, SettingsError, read_dsn
 
 log = logging.getLogger("consumer")
@@ -77,10 +77,12 @@ async def run_service(settings: Settings) -> int:
         loop.add_signal_handler(sig, service.request_exit)
     try:
         async with service:
-            return await service.run()
+            code = await service.run()
     except StartupInterruptedError as exc:
         log.info("stopped during start-up, while waiting for %s", exc)
-        return 0
+        code = 0
+    # A second signal cut the shutdown short: 130 (the shell's code for an interrupt).
+    return FORCED_EXIT_CODE if service.forced else code
 
 
 async def run_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:

@@ -6,7 +6,9 @@ that lag stays visible to Kafka tools. Bad data is bisected out of a batch and d
 transient failures pause consumption and retry with backoff, never dead-letter.
 
 Shutdown order is checkpoint order: stop fetching, flush the batch, commit, close the
-consumer and the DLQ producer, close the pool (terminate after a timeout).
+consumer and the DLQ producer, close the pool (terminate after a timeout). A second signal
+forces the exit the way uvicorn does: a flag that cuts every wait (the drain at once, each
+close to a second), so the pool is still closed and the totals line still logged.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 _LAG_EVERY_S = 1.0
 _STUCK_EVERY_S = 30.0
 _PROBE_TIMEOUT_S = 2.0
+# After a second signal each close step (consumer, DLQ producer, pool) gets this long.
+_FORCED_CLOSE_S = 1.0
+FORCED_EXIT_CODE = 130
 
 
 class _AbandonedError(Exception):
@@ -81,6 +85,7 @@ class Service:
         self._should_exit = asyncio.Event()
         self._exit_deadline: float | None = None
         self._signals = 0
+        self._forced = asyncio.Event()  # a second signal: cut every remaining wait
         self._lock = asyncio.Lock()  # one writer at a time: main loop or rebalance callback
         # Set by the seeks in _on_assigned, advanced as records are accepted (positions.py).
         self._positions = Positions()
@@ -237,16 +242,48 @@ class Service:
         return task.result()
 
     def request_exit(self) -> None:
-        """Signal handler: the first signal drains, the second one exits at once."""
+        """Signal handler: the first signal drains, the second one cuts the drain short."""
         self._signals += 1
         if self._signals == 1:
             log.info("shutdown requested: draining")
             self._exit_deadline = time.monotonic() + self.settings.shutdown_timeout_s
             self._should_exit.set()
             return
-        log.error("second signal: exiting without draining (DB offsets make this safe)")
-        logging.shutdown()
-        os._exit(130)
+        if self._forced.is_set():
+            return
+        # No os._exit: closing the pool and logging the totals take a second at most, and
+        # an abandoned batch is safe (the database only holds whole batches with offsets).
+        log.warning("second signal: abandoning the drain, closing (exit %d)", FORCED_EXIT_CODE)
+        self.exit_code = FORCED_EXIT_CODE
+        self._exit_deadline = time.monotonic()
+        self._should_exit.set()
+        self._forced.set()
+
+    @property
+    def forced(self) -> bool:
+        return self._forced.is_set()
+
+    async def _cut(self, work: Awaitable[Any], limit_s: float | None) -> None:
+        """Await ``work`` for ``limit_s`` seconds at most (None: no limit); a second signal
+        cancels it at once, and once forced every wait gets a second at most. Raises
+        TimeoutError when cut (the work is cancelled), else what ``work`` raised."""
+        task = asyncio.ensure_future(work)
+        if self.forced:
+            limit = _FORCED_CLOSE_S if limit_s is None else min(limit_s, _FORCED_CLOSE_S)
+            await asyncio.wait({task}, timeout=limit)
+        else:
+            forced = asyncio.ensure_future(self._forced.wait())
+            try:
+                first = asyncio.FIRST_COMPLETED
+                await asyncio.wait({task, forced}, timeout=limit_s, return_when=first)
+            finally:
+                forced.cancel()
+        if not task.done():
+            task.cancel()
+            # Its clean-up may wait on a dead server too: bounded like the rest.
+            await asyncio.wait({task}, timeout=_FORCED_CLOSE_S)
+            raise TimeoutError
+        task.result()
 
     async def stop(self) -> None:
         """Idempotent; drains the in-flight batch first (bounded by the shutdown timeout)."""
@@ -262,25 +299,34 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self._consumer is not None and self._sink is not None:
-            async with self._lock:
-                await self._await_inflight()
-                if len(self._batcher):
-                    with contextlib.suppress(_AbandonedError):
-                        await self._flush(self._batcher.take())
+            try:
+                # Bounded by the shutdown deadline (a retried batch gives up there, a hung
+                # write is cancelled there) and cut at once by a second signal.
+                left = max(self._exit_deadline - time.monotonic(), 0.0)
+                await self._cut(self._drain(), left + _FORCED_CLOSE_S)
+            except TimeoutError:
+                log.warning("drain cut short: the in-flight batch is re-read on restart")
         if self._consumer is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._consumer.stop(), 10)
+                await self._cut(self._consumer.stop(), 10)
         if self._dlq is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._dlq.stop(), 10)
+                await self._cut(self._dlq.stop(), 10)
         if self._pool is not None:
             try:
-                await asyncio.wait_for(self._pool.close(), 5)
+                await self._cut(self._pool.close(), 5)
             except (TimeoutError, Exception):  # noqa: BLE001 - closing must not fail shutdown
                 self._pool.terminate()
         await self.http.stop()
         self.metrics.ready.set(0)
         log.info("consumer stopped", extra=ctx(totals=self.totals()))
+
+    async def _drain(self) -> None:
+        async with self._lock:
+            await self._await_inflight()
+            if len(self._batcher):
+                with contextlib.suppress(_AbandonedError):
+                    await self._flush(self._batcher.take())
 
     def totals(self) -> dict[str, int]:
         """Row outcomes and dead letters counted by this process (logged at exit)."""
@@ -300,6 +346,13 @@ class Service:
     # ---- main loop ---------------------------------------------------------------------
 
     async def run(self) -> int:
+        """The fetch loop until a stop signal (or idle exit); a second signal cancels it
+        even while it waits on a stuck batch write."""
+        with contextlib.suppress(TimeoutError):
+            await self._cut(self._run(), None)
+        return self.exit_code
+
+    async def _run(self) -> None:
         consumer = self._consumer
         backoff = Backoff(self.settings.retry_base_s, self.settings.retry_cap_s)
         fetching = streaks.Streak(log, "fetch")
@@ -333,7 +386,6 @@ class Service:
                         extra=ctx(idle_s=self.settings.exit_when_idle_s),
                     )
                     break
-        return self.exit_code
 
     def _accept(self, fetched: Mapping[Any, Sequence[Any]]) -> list[Inbound]:
         """Fetched records to write: each partition in order from its expected offset."""
