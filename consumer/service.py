@@ -61,6 +61,22 @@ class StartupInterruptedError(Exception):
     """A stop signal arrived while start() still waited for a service: nothing to drain."""
 
 
+class CannotConnectError(Exception):
+    """Start-up gave up: PostgreSQL refused the login, or a service stayed unreachable for
+    the start-up timeout. The text is one line naming it; the process exits 5."""
+
+    exit_code = 5
+
+
+class _AttemptCutError(TimeoutError):
+    """A start-up attempt still pending when the start-up timeout ran out."""
+
+
+# Waiting cannot fix these: exit at once. 28000/28P01 authentication (wrong password, no
+# such role, pg_hba), 3D000 no such database (a configuration error: exit 2).
+_AUTH_ERRORS = (asyncpg.InvalidAuthorizationSpecificationError, asyncpg.InvalidPasswordError)
+
+
 def to_inbound(record: Any) -> Inbound:
     return Inbound(
         topic=record.topic,
@@ -104,6 +120,8 @@ class Service:
         self._inflight: asyncio.Task[None] | None = None
         self._group_lag_probe: GroupLag | None = None
         self._waiting_logged_at = float("-inf")
+        self._startup_deadline: float | None = None
+        self._waiting_for: str | None = None  # start-up: the service not reachable yet
         self._stopped = False
         self.exit_code = 0
 
@@ -125,25 +143,29 @@ class Service:
     async def start(self) -> None:
         s = self.settings
         log.info("starting consumer", extra=ctx(settings=s.describe()))
+        if s.startup_timeout_s > 0:
+            self._startup_deadline = time.monotonic() + s.startup_timeout_s
         port = await self.http.start(s.metrics_host, s.metrics_port)
         log.info("metrics port bound", extra=ctx(metrics_port=port))
-        self._pool = await self._retry_until_ready("postgres", self._create_pool)
+        self._pool = await self._retry_until_ready("PostgreSQL", self._create_pool)
         await self._require_migrated(self._pool)
         self._sink = Sink(self._pool, group_id=s.group_id, consumer_name=s.consumer_name)
         await self._retry_until_ready(
-            "dlq topic", lambda: ensure_topic(s.kafka_bootstrap, s.dlq_topic)
+            "Kafka (dead-letter topic)", lambda: ensure_topic(s.kafka_bootstrap, s.dlq_topic)
         )
         limits: dict[str, int] = await self._retry_until_ready(
-            "topic limits",
+            "Kafka (topic limits)",
             lambda: max_message_bytes(s.kafka_bootstrap, [s.topic, s.files_topic, s.dlq_topic]),
         )
         partition_fetch, fetch_max = fetch_sizes({t: limits[t] for t in (s.topic, s.files_topic)})
         log.info(
-            "topic limits",
+            "Kafka (topic limits)",
             extra=ctx(max_message_bytes=limits, max_partition_fetch_bytes=partition_fetch,
                       fetch_max_bytes=fetch_max, max_row_bytes=s.max_row_bytes),
         )  # fmt: skip
-        self._dlq = await self._retry_until_ready("dlq producer", lambda: self._start_dlq(limits))
+        self._dlq = await self._retry_until_ready(
+            "Kafka (dead-letter producer)", lambda: self._start_dlq(limits)
+        )
         self._batch_writer = BatchWriter(
             self._sink, self._dlq, self.metrics, row_topic=s.topic, files_topic=s.files_topic,
             max_row_bytes=s.max_row_bytes,
@@ -164,7 +186,8 @@ class Service:
             [s.topic, s.files_topic],
             listener=DbOffsetsListener(self._on_revoked, self._on_assigned),
         )
-        await self._retry_until_ready("kafka consumer", self._consumer.start)
+        await self._retry_until_ready("Kafka (consumer group)", self._consumer.start)
+        self._startup_deadline = None  # started: from now on outages are waited out
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
 
     async def _create_pool(self) -> asyncpg.Pool:
@@ -205,39 +228,69 @@ class Service:
                 "run `consumer migrate`"
             )
 
+    def _startup_left(self) -> float | None:
+        """Seconds left of the start-up timeout (None: no limit)."""
+        if self._startup_deadline is None:
+            return None
+        return max(self._startup_deadline - time.monotonic(), 0.0)
+
     async def _retry_until_ready(self, what: str, attempt: Any) -> Any:
-        """Retry ``attempt`` until it succeeds; a stop signal ends the wait at once."""
+        """Retry ``attempt`` while its service is unreachable, up to the start-up timeout
+        (then ``CannotConnectError``); a refused login ends it at once; a stop signal too."""
         backoff = Backoff(self.settings.retry_base_s, self.settings.retry_cap_s)
         streak = streaks.Streak(log, f"start-up: {what}")
+        cause: BaseException | None = None  # the last real failure, for the final line
         while True:
             try:
                 result = await self._unless_exit(what, attempt())
+            except _AUTH_ERRORS as exc:
+                raise CannotConnectError(
+                    f"PostgreSQL refused the login ({exc.sqlstate}: {_one_line(exc)}); "
+                    f"check the user and password of VINOPS_PG_DSN ({self.settings.masked_dsn})"
+                ) from None
+            except asyncpg.InvalidCatalogNameError as exc:
+                raise errors.ConfigError(f"{_one_line(exc)} ({self.settings.masked_dsn})") from None
             except (OSError, KafkaError, asyncpg.PostgresError, TimeoutError) as exc:
                 if self._should_exit.is_set():
                     raise StartupInterruptedError(what) from None
-                delay = backoff.next_delay()
+                if cause is None or not isinstance(exc, _AttemptCutError):
+                    cause = exc
+                self._waiting_for = f"{what}: {type(cause).__name__}"
+                left = self._startup_left()
+                if left is not None and left <= 0:
+                    raise CannotConnectError(
+                        f"{what} still unreachable after {self.settings.startup_timeout_s:g} s"
+                        f" (VINOPS_STARTUP_TIMEOUT_S): {type(cause).__name__}: {_one_line(cause)}"
+                    ) from None
+                delay = backoff.next_delay() if left is None else min(backoff.next_delay(), left)
                 streak.failed(error=type(exc).__name__, detail=str(exc)[:200], retry_in_s=delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._should_exit.wait(), delay)
                 continue
             streak.ended()
+            self._waiting_for = None
             return result
 
     async def _unless_exit(self, what: str, work: Any) -> Any:
-        """Await ``work`` unless a stop signal comes first (then it is cancelled)."""
+        """Await ``work`` unless a stop signal comes first (then it is cancelled); an
+        attempt outlasting the start-up timeout is cancelled too (``TimeoutError``)."""
         if self._should_exit.is_set():
             work.close()
             raise StartupInterruptedError(what)
         task = asyncio.ensure_future(work)
         stop = asyncio.ensure_future(self._should_exit.wait())
         try:
-            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {task, stop}, timeout=self._startup_left(), return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             stop.cancel()
         if not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+            if not self._should_exit.is_set():
+                raise _AttemptCutError(f"no answer within the start-up timeout ({what})")
             raise StartupInterruptedError(what)
         return task.result()
 
@@ -681,6 +734,8 @@ class Service:
             return "shutting down"
         if self._retrying is not None:
             return f"retrying transient failure ({self._retrying})"
+        if self._waiting_for is not None:
+            return f"start-up: waiting for {self._waiting_for}"
         if not self._joined or self._sink is None or self._consumer is None:
             return "consumer group not joined yet"
         try:
@@ -707,6 +762,10 @@ class Service:
             await self.ready_reason()
             streaks.KAFKA_REPEATS.flush()
             await asyncio.sleep(5)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
 
 
 def _name(tp: Any) -> str:

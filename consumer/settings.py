@@ -67,6 +67,8 @@ class Settings:
     log_format: str = "json"
     exit_when_idle_s: float | None = None
     shutdown_timeout_s: float = 30.0
+    # How long start-up waits for PostgreSQL and Kafka before exiting 5 (0: for ever).
+    startup_timeout_s: float = 120.0
     pool_size: int = 4
     retry_base_s: float = 0.2
     retry_cap_s: float = 10.0
@@ -91,6 +93,10 @@ class Settings:
             raise SettingsError(f"log format must be json or text, got {self.log_format!r}")
         if self.max_row_bytes < 1:
             raise SettingsError(f"{MAX_ROW_BYTES_ENV} must be >= 1, got {self.max_row_bytes}")
+        if not self.startup_timeout_s >= 0:  # also refuses NaN
+            raise SettingsError(
+                f"VINOPS_STARTUP_TIMEOUT_S must be >= 0 (0: no limit), got {self.startup_timeout_s}"
+            )
         if len({self.topic, self.files_topic, self.dlq_topic}) != 3:
             raise SettingsError("row, files and dead-letter topics must differ")
 
@@ -144,6 +150,7 @@ class Settings:
             "log_level": get("VINOPS_LOG_LEVEL"),
             "log_format": get("VINOPS_LOG_FORMAT"),
             "shutdown_timeout_s": num("VINOPS_SHUTDOWN_TIMEOUT_S", float),
+            "startup_timeout_s": num("VINOPS_STARTUP_TIMEOUT_S", float),
             "pool_size": num("VINOPS_PG_POOL_SIZE", int),
             "max_row_bytes": num(MAX_ROW_BYTES_ENV, int),
         }
