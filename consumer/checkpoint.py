@@ -50,10 +50,25 @@ class Checkpoint:
         self._state.inflight = asyncio.create_task(self._flush_quietly(messages, prepared))
 
     async def await_inflight(self) -> None:
-        """Wait for the batch in flight (its unexpected errors surface here)."""
+        """Wait for the batch in flight (its unexpected errors surface here). Shielded: a
+        waiter cancelled meanwhile (a forced stop cutting the fetch loop) leaves the batch
+        in flight for the drain, which says what became of it."""
+        task = self._state.inflight
+        if task is None:
+            return
+        try:
+            await asyncio.shield(task)
+        finally:
+            if task.done() and self._state.inflight is task:
+                self._state.inflight = None
+
+    async def abandon_inflight(self) -> None:
+        """A forced stop: the batch in flight is cancelled (its transaction rolls back and
+        the next start re-reads it from the database offsets)."""
         task, self._state.inflight = self._state.inflight, None
-        if task is not None:
-            await task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
 
     def idle(self) -> bool:
         inflight = self._state.inflight

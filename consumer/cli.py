@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 from collections.abc import Mapping, Sequence
+from typing import NoReturn
 
 import asyncpg
 
@@ -17,14 +18,26 @@ from consumer import logs, status
 from consumer.errors import ConfigError
 from consumer.export_cli import add_export_parser, run_export
 from consumer.migrate_cli import add_migrate_parser, run_migrate
-from consumer.service import Service, StartupInterruptedError
+from consumer.service import (
+    FORCED_EXIT_CODE,
+    CannotConnectError,
+    Service,
+    StartupInterruptedError,
+)
 from consumer.settings import Settings, SettingsError, read_dsn
 
 log = logging.getLogger("consumer")
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line naming the problem (exit 2), not the whole usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="consumer", description=__doc__)
+    p = _Parser(prog="consumer", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="consume the row and files topics into PostgreSQL")
     run.add_argument("--bootstrap-servers", help="Kafka bootstrap (env VINOPS_KAFKA_BOOTSTRAP)")
@@ -39,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--metrics-port", type=int, help="0 = ephemeral (env VINOPS_METRICS_PORT)")
     run.add_argument("--log-level", help="env VINOPS_LOG_LEVEL")
     run.add_argument("--log-format", choices=("json", "text"), help="env VINOPS_LOG_FORMAT")
+    run.add_argument(
+        "--startup-timeout", type=float, metavar="SECONDS",
+        help="exit 5 when PostgreSQL or Kafka is still unreachable after this long at start "
+        "(env VINOPS_STARTUP_TIMEOUT_S, default 120, 0 = wait for ever)",
+    )  # fmt: skip
     run.add_argument(
         "--exit-when-idle", type=float, metavar="SECONDS",
         help="exit 0 once caught up on every assigned partition and idle this long",
@@ -67,6 +85,7 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
         log_level=args.log_level,
         log_format=args.log_format,
         exit_when_idle_s=args.exit_when_idle,
+        startup_timeout_s=args.startup_timeout,
     )
 
 
@@ -77,10 +96,12 @@ async def run_service(settings: Settings) -> int:
         loop.add_signal_handler(sig, service.request_exit)
     try:
         async with service:
-            return await service.run()
+            code = await service.run()
     except StartupInterruptedError as exc:
         log.info("stopped during start-up, while waiting for %s", exc)
-        return 0
+        code = 0
+    # A second signal cut the shutdown short: 130 (the shell's code for an interrupt).
+    return FORCED_EXIT_CODE if service.forced else code
 
 
 async def run_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -112,6 +133,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except (SettingsError, ConfigError) as exc:
         print(f"consumer {args.command}: {exc}", file=sys.stderr)
         return 2
+    except CannotConnectError as exc:
+        print(f"consumer {args.command}: {exc}", file=sys.stderr)
+        return CannotConnectError.exit_code
     except (OSError, asyncpg.PostgresError) as exc:
         print(f"consumer {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

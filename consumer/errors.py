@@ -13,6 +13,8 @@ from typing import ClassVar
 import asyncpg
 from aiokafka import errors as kafka_errors
 
+from feed.kafka_security import LoginRefusedError
+
 
 class IngestError(Exception):
     retriable: ClassVar[bool] = False
@@ -32,6 +34,14 @@ class DataError(IngestError):
 
 class ConfigError(IngestError):
     retriable = False
+
+
+class CannotConnectError(IngestError):
+    """Start-up gave up: a dependency refused us (a login, a certificate) or stayed
+    unreachable for the start-up timeout. The text is one line naming it; exit 5."""
+
+    retriable = False
+    exit_code: ClassVar[int] = 5
 
 
 class LetterRefusedError(IngestError):
@@ -137,21 +147,37 @@ def translate_kafka(exc: BaseException) -> IngestError:
     return result
 
 
-# Retrying cannot help these at start-up: the server refused the login or the database name,
-# the client refused the server's certificate, or a connection setting is malformed.
-_REFUSED_AT_START: tuple[type[BaseException], ...] = (
+# Retrying cannot help these at start-up. Refused: the server refused the login, the client
+# refused the server's certificate (exit 5, as `consumer migrate`). Misconfigured: no such
+# database, a malformed connection setting (exit 2).
+_REFUSED: tuple[type[BaseException], ...] = (
     ssl.SSLCertVerificationError,
     asyncpg.InvalidAuthorizationSpecificationError,  # 28000, and 28P01 wrong password
+    LoginRefusedError,  # Kafka refused the SASL login or its certificate is not trusted
+)
+_MISCONFIGURED: tuple[type[BaseException], ...] = (
     asyncpg.InvalidCatalogNameError,  # 3D000 no such database
     asyncpg.ClientConfigurationError,  # e.g. an sslrootcert that cannot be read
 )
 
 
-def refused_at_start(what: str, exc: BaseException) -> ConfigError | None:
-    """A ConfigError (one line, exit 2) when waiting for ``what`` cannot succeed."""
-    if not isinstance(exc, _REFUSED_AT_START):
-        return None
-    return ConfigError(f"{what}: {type(exc).__name__}: {' '.join(str(exc).split())}")
+def refused_at_start(what: str, exc: BaseException, masked_dsn: str) -> IngestError | None:
+    """The error to exit with when waiting for ``what`` cannot succeed, else None."""
+    detail = " ".join(str(exc).split())[:300]
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
+        return CannotConnectError(
+            f"PostgreSQL refused the login ({exc.sqlstate}: {detail}); "
+            f"check the user and password of VINOPS_PG_DSN ({masked_dsn})"
+        )
+    if isinstance(exc, LoginRefusedError):
+        return CannotConnectError(detail)  # it names the broker and the login
+    if isinstance(exc, _REFUSED):
+        return CannotConnectError(f"{what}: {type(exc).__name__}: {detail}")
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return ConfigError(f"{detail} ({masked_dsn})")
+    if isinstance(exc, _MISCONFIGURED):
+        return ConfigError(f"{what}: {type(exc).__name__}: {detail}")
+    return None
 
 
 def _is_client_data_error(exc: BaseException) -> bool:

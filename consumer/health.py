@@ -13,6 +13,7 @@ from aiokafka.errors import KafkaError
 from consumer import errors, status, streaks
 from consumer.group_lag import GroupLag
 from consumer.logs import ctx
+from consumer.startup import Startup
 from consumer.state import State
 
 log = logging.getLogger(__name__)
@@ -22,9 +23,10 @@ _PROBE_TIMEOUT_S = 2.0
 
 
 class Health:
-    def __init__(self, state: State, stopped: asyncio.Event) -> None:
+    def __init__(self, state: State, stopped: asyncio.Event, startup: Startup) -> None:
         self._state = state
         self._stopped = stopped
+        self._startup = startup
         self._group_lag_probe: GroupLag | None = None
         self._waiting_logged_at = float("-inf")
 
@@ -39,6 +41,8 @@ class Health:
             return "shutting down"
         if state.retrying is not None:
             return f"retrying transient failure ({state.retrying})"
+        if self._startup.waiting_for is not None:
+            return f"start-up: waiting for {self._startup.waiting_for}"
         if not state.joined or state.sink is None or state.consumer is None:
             return "consumer group not joined yet"
         try:

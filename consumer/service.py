@@ -8,7 +8,9 @@ that lag stays visible to Kafka tools. Bad data is bisected out of a batch and d
 transient failures pause consumption and retry with backoff, never dead-letter.
 
 Shutdown order is checkpoint order: stop fetching, flush the batch, commit, close the
-consumer and the DLQ producer, close the pool (terminate after a timeout).
+consumer and the DLQ producer, close the pool (terminate after a timeout). A second signal
+forces the exit the way uvicorn does: a flag that cuts every wait (the drain at once, each
+close to a second), so the pool is still closed and the totals line still logged.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
+from collections.abc import Awaitable
 from types import TracebackType
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
@@ -27,6 +30,7 @@ from prometheus_client import CollectorRegistry
 from consumer.batcher import Batcher
 from consumer.checkpoint import Checkpoint
 from consumer.dlq import DeadLetterSender, ensure_topic
+from consumer.errors import CannotConnectError
 from consumer.fetch import Fetch
 from consumer.health import Health
 from consumer.http import HttpServer
@@ -36,10 +40,10 @@ from consumer.rebalance import Rebalance
 from consumer.settings import Settings
 from consumer.sink import Sink
 from consumer.startup import (
+    Startup,
     StartupInterruptedError,
     create_pool,
     require_migrated,
-    retry_until_ready,
     start_dlq,
 )
 from consumer.state import State
@@ -47,11 +51,14 @@ from consumer.topic_limits import fetch_sizes, max_message_bytes
 from consumer.writer import BatchWriter
 from feed.kafka_security import check_login
 
-__all__ = ["Service", "StartupInterruptedError"]
+__all__ = ["FORCED_EXIT_CODE", "CannotConnectError", "Service", "StartupInterruptedError"]
 
 log = logging.getLogger(__name__)
 
 _LAG_EVERY_S = 1.0
+# After a second signal each close step (consumer, DLQ producer, pool) gets this long.
+_FORCED_CLOSE_S = 1.0
+FORCED_EXIT_CODE = 130
 
 
 class Service:
@@ -63,9 +70,11 @@ class Service:
             Batcher(settings.batch_size, settings.batch_max_wait_ms / 1000),
         )  # fmt: skip
         self._stopped = asyncio.Event()
+        self._forced = asyncio.Event()  # a second signal: cut every remaining wait
+        self.startup = Startup(settings, self.state.should_exit)
         self.checkpoint = Checkpoint(self.state)
         self.rebalance = Rebalance(self.state, self.checkpoint)
-        self.health = Health(self.state, self._stopped)
+        self.health = Health(self.state, self._stopped, self.startup)
         self.fetch = Fetch(self.state)
         self.http = HttpServer(self.metrics.registry, self.health.ready_reason)
         self._signals = 0
@@ -96,33 +105,27 @@ class Service:
         log.info("starting consumer", extra=ctx(settings=s.describe()))
         port = await self.http.start(s.metrics_host, s.metrics_port)
         log.info("metrics port bound", extra=ctx(metrics_port=port))
-        self._pool = pool = await retry_until_ready(
-            s, state.should_exit, "postgres", lambda: create_pool(s)
-        )
+        ready = self.startup.ready
+        self._pool = pool = await ready("PostgreSQL", lambda: create_pool(s))
         await require_migrated(pool)
         state.sink = Sink(pool, group_id=s.group_id, consumer_name=s.consumer_name)
         security = s.kafka_security
-        await retry_until_ready(
-            s, state.should_exit, "kafka login", lambda: check_login(s.kafka_bootstrap, security)
-        )
-        await retry_until_ready(
-            s, state.should_exit, "dlq topic",
+        await ready("Kafka (login)", lambda: check_login(s.kafka_bootstrap, security))
+        await ready(
+            "Kafka (dead-letter topic)",
             lambda: ensure_topic(s.kafka_bootstrap, s.dlq_topic, security),
-        )  # fmt: skip
+        )
         topics = [s.topic, s.files_topic, s.dlq_topic]
-        limits = await retry_until_ready(
-            s, state.should_exit, "topic limits",
-            lambda: max_message_bytes(s.kafka_bootstrap, topics, security),
-        )  # fmt: skip
+        limits = await ready(
+            "Kafka (topic limits)", lambda: max_message_bytes(s.kafka_bootstrap, topics, security)
+        )
         partition_fetch, fetch_max = fetch_sizes({t: limits[t] for t in (s.topic, s.files_topic)})
         log.info(
             "topic limits",
             extra=ctx(max_message_bytes=limits, max_partition_fetch_bytes=partition_fetch,
                       fetch_max_bytes=fetch_max, max_row_bytes=s.max_row_bytes),
         )  # fmt: skip
-        self._dlq = dlq = await retry_until_ready(
-            s, state.should_exit, "dlq producer", lambda: start_dlq(s, limits)
-        )
+        self._dlq = dlq = await ready("Kafka (dead-letter producer)", lambda: start_dlq(s, limits))
         state.writer = BatchWriter(
             state.sink, dlq, self.metrics, row_topic=s.topic, files_topic=s.files_topic,
             max_row_bytes=s.max_row_bytes,
@@ -141,20 +144,53 @@ class Service:
             **security.client_options(),
         )
         consumer.subscribe([s.topic, s.files_topic], listener=self.rebalance)
-        await retry_until_ready(s, state.should_exit, "kafka consumer", consumer.start)
+        await ready("Kafka (consumer group)", consumer.start)
+        self.startup.done()
         self._tasks.append(asyncio.create_task(self.health.housekeeping(pool), name="housekeeping"))
 
     def request_exit(self) -> None:
-        """Signal handler: the first signal drains, the second one exits at once."""
+        """Signal handler: the first signal drains, the second one cuts the drain short."""
         self._signals += 1
         if self._signals == 1:
             log.info("shutdown requested: draining")
             self.state.exit_deadline = time.monotonic() + self.settings.shutdown_timeout_s
             self.state.should_exit.set()
             return
-        log.error("second signal: exiting without draining (DB offsets make this safe)")
-        logging.shutdown()
-        os._exit(130)
+        if self._forced.is_set():
+            return
+        # No os._exit: closing the pool and logging the totals take a second at most, and
+        # an abandoned batch is safe (the database only holds whole batches with offsets).
+        log.warning("second signal: abandoning the drain, closing (exit %d)", FORCED_EXIT_CODE)
+        self.state.exit_code = FORCED_EXIT_CODE
+        self.state.exit_deadline = time.monotonic()
+        self.state.should_exit.set()
+        self._forced.set()
+
+    @property
+    def forced(self) -> bool:
+        return self._forced.is_set()
+
+    async def _cut(self, work: Awaitable[Any], limit_s: float | None) -> None:
+        """Await ``work`` for ``limit_s`` seconds at most (None: no limit); a second signal
+        cancels it at once, and once forced every wait gets a second at most. Raises
+        TimeoutError when cut (the work is cancelled), else what ``work`` raised."""
+        task = asyncio.ensure_future(work)
+        if self.forced:
+            limit = _FORCED_CLOSE_S if limit_s is None else min(limit_s, _FORCED_CLOSE_S)
+            await asyncio.wait({task}, timeout=limit)
+        else:
+            forced = asyncio.ensure_future(self._forced.wait())
+            try:
+                first = asyncio.FIRST_COMPLETED
+                await asyncio.wait({task, forced}, timeout=limit_s, return_when=first)
+            finally:
+                forced.cancel()
+        if not task.done():
+            task.cancel()
+            # Its clean-up may wait on a dead server too: bounded like the rest.
+            await asyncio.wait({task}, timeout=_FORCED_CLOSE_S)
+            raise TimeoutError
+        task.result()
 
     async def stop(self) -> None:
         """Idempotent; drains the in-flight batch first (bounded by the shutdown timeout)."""
@@ -171,22 +207,32 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if state.consumer is not None and state.sink is not None:
-            async with state.lock:
-                await self.checkpoint.drain()
+            try:
+                # Bounded by the shutdown deadline (a retried batch gives up there, a hung
+                # write is cancelled there) and cut at once by a second signal.
+                left = max(state.exit_deadline - time.monotonic(), 0.0)
+                await self._cut(self._drain(), left + _FORCED_CLOSE_S)
+            except TimeoutError:
+                log.warning("drain cut short: the in-flight batch is re-read on restart")
+                await self.checkpoint.abandon_inflight()
         if state.consumer is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(state.consumer.stop(), 10)
+                await self._cut(state.consumer.stop(), 10)
         if self._dlq is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._dlq.stop(), 10)
+                await self._cut(self._dlq.stop(), 10)
         if self._pool is not None:
             try:
-                await asyncio.wait_for(self._pool.close(), 5)
+                await self._cut(self._pool.close(), 5)
             except (TimeoutError, Exception):  # noqa: BLE001 - closing must not fail shutdown
                 self._pool.terminate()
         await self.http.stop()
         self.metrics.ready.set(0)
         log.info("consumer stopped", extra=ctx(totals=self.totals()))
+
+    async def _drain(self) -> None:
+        async with self.state.lock:
+            await self.checkpoint.drain()
 
     def totals(self) -> dict[str, int]:
         """Row outcomes and dead letters counted by this process (logged at exit)."""
@@ -204,6 +250,13 @@ class Service:
         return out
 
     async def run(self) -> int:
+        """The fetch loop until a stop signal (or idle exit); a second signal cancels it
+        even while it waits on a stuck batch write."""
+        with contextlib.suppress(TimeoutError):
+            await self._cut(self._run(), None)
+        return self.state.exit_code
+
+    async def _run(self) -> None:
         """Fetch, batch, hand full batches to the checkpoint; every second, the lag."""
         state, batcher = self.state, self.state.batcher
         next_lag = 0.0
@@ -225,4 +278,3 @@ class Service:
                         extra=ctx(idle_s=self.settings.exit_when_idle_s),
                     )
                     break
-        return state.exit_code

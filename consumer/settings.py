@@ -95,6 +95,8 @@ class Settings:
     shutdown_timeout_s: float = field(
         default=30.0, metadata=env("VINOPS_SHUTDOWN_TIMEOUT_S", float)
     )
+    # How long start-up waits for PostgreSQL and Kafka before exiting 5 (0: for ever).
+    startup_timeout_s: float = field(default=120.0, metadata=env("VINOPS_STARTUP_TIMEOUT_S", float))
     pool_size: int = field(default=4, metadata=env("VINOPS_PG_POOL_SIZE", int))
     retry_base_s: float = field(default=0.2, metadata=env("VINOPS_RETRY_BASE_S", float))
     retry_cap_s: float = field(default=10.0, metadata=env("VINOPS_RETRY_CAP_S", float))
@@ -125,6 +127,10 @@ class Settings:
             raise SettingsError(f"log format must be json or text, got {self.log_format!r}")
         if self.max_row_bytes < 1:
             raise SettingsError(f"{MAX_ROW_BYTES_ENV} must be >= 1, got {self.max_row_bytes}")
+        if not self.startup_timeout_s >= 0:  # also refuses NaN
+            raise SettingsError(
+                f"VINOPS_STARTUP_TIMEOUT_S must be >= 0 (0: no limit), got {self.startup_timeout_s}"
+            )
         if len({self.topic, self.files_topic, self.dlq_topic}) != 3:
             raise SettingsError("row, files and dead-letter topics must differ")
         if self.pool_size < 1:

@@ -20,6 +20,9 @@ INT_MAX = 2_147_483_647
 MONEY_LIMIT = Decimal(10) ** 12  # numeric(14,2): 12 digits before the point
 _CENT = Decimal("0.01")
 MIN_YEAR, MAX_YEAR = 1900, 2100  # a model year or date outside this is a typo, not a car
+# No column holds an integer of more digits than this (bigint: 19). ``int()`` of a decimal
+# such as 1E999999999 would build that number digit by digit: minutes of CPU per cell.
+_MAX_DIGITS = 19
 
 
 def is_placeholder(text: str) -> bool:
@@ -55,7 +58,9 @@ def _integral(cell: str) -> int | None:
         number = Decimal(value)  # "172691.0", "8.0"
     except InvalidOperation:
         return None
-    if not number.is_finite() or number != number.to_integral_value():
+    if not number.is_finite() or number.adjusted() >= _MAX_DIGITS:
+        return None
+    if number != number.to_integral_value():
         return None
     return int(number)
 
@@ -123,11 +128,13 @@ def _date(year: int, month: int, day: int) -> dt.date | None:
 def sale_date(cell: str) -> dt.date | None:
     """Member ``20200702`` (``0``: unscheduled) or camelCase ``2026-02-26`` (empty: unscheduled)."""
     value = cell.strip()
-    if len(value) == 8 and value.isdigit():
+    # isascii: "\u00b2".isdigit() is True, yet int() refuses it.
+    if len(value) == 8 and value.isascii() and value.isdigit():
         return _date(int(value[:4]), int(value[4:6]), int(value[6:]))
     if len(value) >= 10 and value[4] == "-" and value[7] == "-":
         head = value[:10]
-        if head[:4].isdigit() and head[5:7].isdigit() and head[8:10].isdigit():
+        digits = head[:4] + head[5:7] + head[8:10]
+        if digits.isascii() and digits.isdigit():
             return _date(int(head[:4]), int(head[5:7]), int(head[8:10]))
     return None
 

@@ -14,7 +14,7 @@ import enum
 import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import orjson
@@ -214,6 +214,26 @@ def encode_file_event(event: FileEvent) -> bytes:
     return orjson.dumps(asdict(event))
 
 
+# The JSON types each annotation of a file event accepts (bool is an int to Python: refused).
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,), "int": (int,), "float": (int, float), "list[str]": (list,),
+    "dict[str, Any]": (dict,),
+}  # fmt: skip
+
+
+def _check_types(cls: type[FileEvent], data: Mapping[str, Any]) -> None:
+    """A field of the wrong JSON type is a contract error here, not a TypeError later."""
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value: Any = data[f.name]
+        wanted = _JSON_TYPES[str(f.type)]
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            raise ContractError(f"file event field {f.name!r} is not a {f.type}")
+        if f.type == "list[str]" and not all(isinstance(v, str) for v in data[f.name]):
+            raise ContractError(f"file event field {f.name!r} is not a {f.type}")
+
+
 def decode_file_event(value: bytes | None) -> FileEvent:
     return file_event_of(decode_value(value))
 
@@ -221,13 +241,17 @@ def decode_file_event(value: bytes | None) -> FileEvent:
 def file_event_of(data: Mapping[str, Any]) -> FileEvent:
     """The file event a decoded message value describes, or ``ContractError``."""
     kind = data.get("event")
+    cls: type[FileEvent]
+    if kind == "started":
+        cls = FileStarted
+    elif kind == "completed":
+        cls = FileCompleted
+    elif kind == "aborted":
+        cls = FileAborted
+    else:
+        raise ContractError(f"unknown file event {kind!r}")
+    _check_types(cls, data)
     try:
-        if kind == "started":
-            return FileStarted(**data)
-        if kind == "completed":
-            return FileCompleted(**data)
-        if kind == "aborted":
-            return FileAborted(**data)
+        return cls(**data)
     except TypeError as exc:
         raise ContractError(f"file event fields: {exc}") from exc
-    raise ContractError(f"unknown file event {kind!r}")

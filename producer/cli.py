@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 import orjson
 
@@ -37,8 +37,15 @@ from producer.publish import Counts, Publisher, read_counts
 from producer.settings import Settings
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line naming the problem (exit 2), not the whole usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="producer", description="vinops CSV producer")
+    parser = _Parser(prog="producer", description="vinops CSV producer")
     commands = parser.add_subparsers(dest="command", required=True)
     publish = commands.add_parser(
         "publish",

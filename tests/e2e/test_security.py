@@ -157,7 +157,7 @@ async def test_a_wrong_kafka_password_ends_in_one_line(
     assert "invalid credentials" in line
 
     consumed = await _run(_consume(harness), {**wrong, "VINOPS_PG_DSN": harness.etl_dsn})
-    assert consumed.returncode == 2, consumed.stderr[-2000:]
+    assert consumed.returncode == 5, consumed.stderr[-2000:]  # 5: refused, as migrate
     assert "Traceback" not in consumed.stderr
     last = consumed.stderr.strip().splitlines()[-1]
     assert last.startswith(f"consumer run: Kafka at {secure.bootstrap} refused the SCRAM-SHA-512")
@@ -170,10 +170,10 @@ async def test_a_wrong_ca_is_refused_in_one_line(
 ) -> None:
     pg = pg_env(harness.etl_dsn, tmp_path, wrong_ca)
     consumed = await _run(_consume(harness), {**kafka_env(secure, tmp_path), **pg})
-    assert consumed.returncode == 2, consumed.stderr[-2000:]
+    assert consumed.returncode == 5, consumed.stderr[-2000:]  # 5: refused, as migrate
     assert "Traceback" not in consumed.stderr
     last = consumed.stderr.strip().splitlines()[-1]
-    assert last.startswith("consumer run: postgres: SSLCertVerificationError: ")
+    assert last.startswith("consumer run: PostgreSQL: SSLCertVerificationError: ")
 
     dsn = f"{harness.admin_dsn}?sslmode=verify-full&sslrootcert={wrong_ca}"
     migrate = await _run(["-m", "consumer", "migrate"], {"VINOPS_PG_ADMIN_DSN": dsn})

@@ -59,3 +59,17 @@ def test_migrate_with_a_dsn_both_inline_and_in_a_file_exits_2(
     assert capsys.readouterr().err == (
         "consumer migrate: set VINOPS_PG_ADMIN_DSN or VINOPS_PG_ADMIN_DSN_FILE, not both\n"
     )
+
+
+def test_startup_timeout_flag_wins_over_env() -> None:
+    args = _parser().parse_args(["run", "--startup-timeout", "7.5"])
+    assert settings_from(args, {**ENV, "VINOPS_STARTUP_TIMEOUT_S": "0"}).startup_timeout_s == 7.5
+    assert settings_from(_parser().parse_args(["run"]), ENV).startup_timeout_s == 120.0
+
+
+def test_a_usage_error_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--batch-size", "many"], env=ENV)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err == "consumer run: argument --batch-size: invalid int value: 'many' (see --help)\n"

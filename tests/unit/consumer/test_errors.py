@@ -19,6 +19,7 @@ from consumer.errors import (
     translate_kafka,
     translate_pg,
 )
+from feed.kafka_security import LoginRefusedError
 
 
 @pytest.mark.parametrize(
@@ -148,24 +149,49 @@ def test_kafka_translation_passes_ingest_errors_through() -> None:
     assert translate_kafka(err) is err
 
 
+MASKED = "postgresql://vinops_etl:***@db/vinops"
+
+
 @pytest.mark.parametrize(
-    "exc",
+    ("exc", "kind", "line"),
     [
-        ssl.SSLCertVerificationError(
-            1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
+        (
+            ssl.SSLCertVerificationError(
+                1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
+            ),
+            errors.CannotConnectError,
+            "PostgreSQL: SSLCertVerificationError: ",
         ),
-        asyncpg.InvalidPasswordError('password authentication failed for user "vinops_etl"'),
-        asyncpg.InvalidCatalogNameError('database "nope" does not exist'),
+        (
+            asyncpg.InvalidPasswordError('password authentication failed for user "vinops_etl"'),
+            errors.CannotConnectError,
+            "PostgreSQL refused the login (28P01: password authentication failed",
+        ),
+        (
+            LoginRefusedError("Kafka at k:9094 refused the SCRAM-SHA-512 login of 'vinops'"),
+            errors.CannotConnectError,
+            "Kafka at k:9094 refused the SCRAM-SHA-512 login",
+        ),
+        (
+            asyncpg.InvalidCatalogNameError('database "nope" does not exist'),
+            errors.ConfigError,
+            'database "nope" does not exist (postgresql://vinops_etl:***@db/vinops)',
+        ),
     ],
 )
-def test_refused_logins_and_certificates_stop_the_start_up(exc: BaseException) -> None:
-    refused = errors.refused_at_start("postgres", exc)
-    assert isinstance(refused, errors.ConfigError)
-    assert str(refused).startswith(f"postgres: {type(exc).__name__}: ")
+def test_refused_logins_certificates_and_databases_stop_the_start_up(
+    exc: BaseException, kind: type[errors.IngestError], line: str
+) -> None:
+    refused = errors.refused_at_start("PostgreSQL", exc, MASKED)
+    assert isinstance(refused, kind)
+    assert str(refused).startswith(line)
+    assert "\n" not in str(refused)
+    exit_code = getattr(refused, "exit_code", 2)
+    assert exit_code == (5 if kind is errors.CannotConnectError else 2)
 
 
 @pytest.mark.parametrize(
     "exc", [ConnectionRefusedError(111, "refused"), asyncpg.CannotConnectNowError("starting up")]
 )
 def test_a_service_away_is_waited_for(exc: BaseException) -> None:
-    assert errors.refused_at_start("postgres", exc) is None
+    assert errors.refused_at_start("PostgreSQL", exc, MASKED) is None

@@ -84,6 +84,9 @@ def test_mask_dsn(dsn: str, masked: str) -> None:
         ({**ENV, "VINOPS_LOG_FORMAT": "xml"}, "log format"),
         ({**ENV, "VINOPS_MAX_ROW_BYTES": "0"}, "VINOPS_MAX_ROW_BYTES"),
         ({**ENV, "VINOPS_DLQ_TOPIC": "vinops.copart.lots"}, "topics must differ"),
+        ({**ENV, "VINOPS_STARTUP_TIMEOUT_S": "soon"}, "VINOPS_STARTUP_TIMEOUT_S"),
+        ({**ENV, "VINOPS_STARTUP_TIMEOUT_S": "-1"}, "VINOPS_STARTUP_TIMEOUT_S"),
+        ({**ENV, "VINOPS_STARTUP_TIMEOUT_S": "nan"}, "VINOPS_STARTUP_TIMEOUT_S"),
     ],
 )
 def test_bad_settings_fail_with_a_named_error(env: dict[str, str], needle: str) -> None:
