@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from consumer.mapping import LOT_COLUMNS, VEHICLE_ATTRS
+from consumer.mapping import LOT_DATA_COLUMNS, VEHICLE_ATTRS
 from consumer.prepared import PreparedBatch, RawRow, Reference
 
 # Bodies per raw.content_chunks row: PostgreSQL compresses only values over ~2 KB and one
@@ -36,7 +36,7 @@ _BATCH_SPEC: tuple[tuple[str, str], ...] = (
     ("lot_win", "boolean"), ("veh_win", "boolean"), ("sale_win", "boolean"),
     ("vin_flag", "text"), ("veh_vin_raw", "text"), ("check_digit_ok", "boolean"),
     *((c, _VEHICLE_TYPES.get(c, "text")) for c in VEHICLE_ATTRS),
-    *((c, _LOT_TYPES.get(c, "text")) for c in LOT_COLUMNS[3:]),
+    *((c, _LOT_TYPES.get(c, "text")) for c in LOT_DATA_COLUMNS),
 )  # fmt: skip
 BATCH_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _BATCH_SPEC)
 # Every physical row, known content or not: the narrow table behind raw.file_rows.
@@ -89,7 +89,7 @@ def batch_records(
     lot_win = set(batch.winners.lots)
     veh_win = dict(batch.winners.vehicles)
     sale_win = set(batch.winners.sale_events)
-    empty_lot = (None,) * (len(LOT_COLUMNS) - 3)
+    empty_lot = (None,) * len(LOT_DATA_COLUMNS)
     empty_vehicle = (None,) * len(VEHICLE_ATTRS)
     records: list[tuple[Any, ...]] = []
     bodies: set[bytes] = set()  # digests whose body this batch carries, in chunk order
@@ -135,7 +135,7 @@ def batch_records(
                 veh_win.get(i),
                 reading.check_digit_ok if reading else None,
                 *m.vehicle,
-                *m.lot[3:],  # lot_external_id, vin, vin_raw are in the head/vin columns
+                *m.lot_data,  # lot_external_id, vin, vin_raw are in the head/vin columns
             )
         )
     return records

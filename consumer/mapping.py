@@ -81,9 +81,11 @@ PARSERS: Mapping[str, Callable[[str], Any]] = {
     "announcements": v.text,
 }
 
-# Column order of public.lots as the sink writes it (lot_external_id first).
-LOT_COLUMNS: tuple[str, ...] = (
-    "lot_external_id", "vin", "vin_raw", "yard_number", "yard_name", "item_number", "grid_row",
+# Column order of public.lots as the sink writes it: the key and VIN columns, which the sink
+# takes from the batch's own columns, then the data columns it copies as they are.
+LOT_KEY_COLUMNS: tuple[str, ...] = ("lot_external_id", "vin", "vin_raw")
+LOT_DATA_COLUMNS: tuple[str, ...] = (
+    "yard_number", "yard_name", "item_number", "grid_row",
     "location_city", "location_state", "location_zip", "location_country",
     "sale_date", "sale_time_hhmm", "sale_time_zone", "auction_datetime_utc", "status",
     "title_state", "title_type", "damage_description", "secondary_damage", "has_keys",
@@ -93,6 +95,7 @@ LOT_COLUMNS: tuple[str, ...] = (
     "offsite_zip", "rentals", "wholesale", "sale_light", "auto_grade", "announcements",
     "image_thumbnail", "image_url", "source_created_at", "source_updated_at",
 )  # fmt: skip
+LOT_COLUMNS: tuple[str, ...] = LOT_KEY_COLUMNS + LOT_DATA_COLUMNS
 # Vehicle attribute columns (vin, vin_raw, check_digit_ok and source_updated_at come apart).
 VEHICLE_ATTRS: tuple[str, ...] = (
     "year", "make", "model_group", "model_detail", "trim", "body_style", "engine", "drive",
@@ -130,6 +133,11 @@ class MappedRow:
     images: tuple[ImageRef, ...]
     fields_total: int
     fields_unknown: int
+
+    @property
+    def lot_data(self) -> tuple[Any, ...]:
+        """``lot`` without its key and VIN columns: LOT_DATA_COLUMNS order."""
+        return self.lot[len(LOT_KEY_COLUMNS) :]
 
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from consumer.mapping import LOT_COLUMNS, VEHICLE_ATTRS
+from consumer.mapping import LOT_DATA_COLUMNS, VEHICLE_ATTRS
 
 
 def load(name: str, **columns: str) -> str:
@@ -31,7 +31,7 @@ def _newer(table: str) -> str:
 
 FILL = ("path", "bytes", "headers_jsonb", "dialect", "encoding", "rows_published",
         "malformed_rows", "started_at", "completed_at")  # fmt: skip
-LOT_DATA = LOT_COLUMNS[3:]  # lot_external_id, vin, vin_raw are set apart
+LOT_DATA = LOT_DATA_COLUMNS  # lot_external_id, vin, vin_raw are set apart
 # Copied onto the lot from the batch's vehicle columns: VIN-less lots are described too.
 LOT_DESCRIPTION = ("year", "make", "model_group", "model_detail")
 
