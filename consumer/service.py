@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
@@ -31,6 +31,7 @@ from consumer.dlq import DeadLetterSender, ensure_topic
 from consumer.group_lag import GroupLag
 from consumer.http import HttpServer
 from consumer.logs import ctx
+from consumer.membership import GroupConsumer
 from consumer.metrics import Metrics
 from consumer.offsets import DbOffsetsListener
 from consumer.positions import Positions
@@ -142,14 +143,15 @@ class Service:
             self._sink, self._dlq, self.metrics, row_topic=s.topic, files_topic=s.files_topic,
             max_row_bytes=s.max_row_bytes,
         )  # fmt: skip
-        self._consumer = AIOKafkaConsumer(
+        self._consumer = GroupConsumer(
             bootstrap_servers=s.kafka_bootstrap,
             group_id=s.group_id,
+            group_instance_id=s.group_instance_id or None,
             client_id=s.consumer_name,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_interval_ms=s.max_poll_interval_ms,
-            session_timeout_ms=20000,
+            session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=3000,
             max_partition_fetch_bytes=partition_fetch,
             fetch_max_bytes=fetch_max,

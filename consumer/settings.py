@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from consumer import membership
 from feed.contract import (
     DEFAULT_DLQ_TOPIC,
     DEFAULT_FILES_TOPIC,
@@ -27,6 +28,10 @@ from feed.contract import (
 DEFAULT_BATCH_SIZE = 5000
 DEFAULT_BATCH_MAX_WAIT_MS = 250
 DEFAULT_METRICS_PORT = 9108
+# Kafka's client default since 3.0. With static membership it is how long a crashed member's
+# partitions wait for its restart before the group gives them to the others.
+DEFAULT_SESSION_TIMEOUT_MS = 45_000
+_MIN_SESSION_TIMEOUT_MS = 6_000  # the broker's group.min.session.timeout.ms default
 
 _PASSWORD = re.compile(r"(?P<head>://[^:/@]*:)(?P<secret>[^@]*)(?P<tail>@)")
 _PASSWORD_PARAM = re.compile(r"(?P<head>[?&]password=)(?P<secret>[^&]*)", re.IGNORECASE)
@@ -58,6 +63,9 @@ class Settings:
     files_topic: str = DEFAULT_FILES_TOPIC
     dlq_topic: str = DEFAULT_DLQ_TOPIC
     group_id: str = "vinops-ingest"
+    # Static membership id (consumer.membership); "" = dynamic. The CLI defaults it per host.
+    group_instance_id: str = ""
+    session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS
     consumer_name: str = "vinops-consumer"
     batch_size: int = DEFAULT_BATCH_SIZE
     batch_max_wait_ms: int = DEFAULT_BATCH_MAX_WAIT_MS
@@ -87,6 +95,11 @@ class Settings:
             raise SettingsError(f"batch max wait must be >= 1 ms, got {self.batch_max_wait_ms}")
         if not 0 <= self.metrics_port <= 65535:
             raise SettingsError(f"metrics port out of range: {self.metrics_port}")
+        if self.session_timeout_ms < _MIN_SESSION_TIMEOUT_MS:
+            raise SettingsError(
+                f"session timeout must be >= {_MIN_SESSION_TIMEOUT_MS} ms, "
+                f"got {self.session_timeout_ms}"
+            )
         if self.log_format not in {"json", "text"}:
             raise SettingsError(f"log format must be json or text, got {self.log_format!r}")
         if self.max_row_bytes < 1:
@@ -136,6 +149,8 @@ class Settings:
             "files_topic": get("VINOPS_FILES_TOPIC"),
             "dlq_topic": get("VINOPS_DLQ_TOPIC"),
             "group_id": get("VINOPS_GROUP_ID"),
+            "group_instance_id": membership.instance_id(get("VINOPS_GROUP_INSTANCE_ID")),
+            "session_timeout_ms": num("VINOPS_SESSION_TIMEOUT_MS", int),
             "consumer_name": get("VINOPS_CONSUMER_NAME"),
             "batch_size": num("VINOPS_BATCH_SIZE", int),
             "batch_max_wait_ms": num("VINOPS_BATCH_MAX_WAIT_MS", int),
