@@ -479,6 +479,10 @@ def _iso(value: str | None) -> dt.datetime | None:
 
 def _merge_event(prior: FileInfo | None, file_id: uuid.UUID, event: FileEvent) -> FileInfo:
     base = prior or FileInfo(file_id, event.sha256)
+    if not base.has_event:
+        # A row header's encoding is that row's (utf-8 or cp1252), not the file's: an event
+        # fills the column, so it must not write a row's value over the file's.
+        base = replace(base, encoding=None)
     if isinstance(event, FileStarted):
         return replace(
             base, sha256=event.sha256, dialect=event.dialect, encoding=event.encoding,

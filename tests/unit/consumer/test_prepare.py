@@ -9,7 +9,13 @@ import orjson
 
 from consumer.prepare import PreparedBatch, prepare, reject
 from consumer.records import Inbound
-from feed.contract import H_CONTRACT, content_digest, file_id_for
+from feed.contract import (
+    H_CONTRACT,
+    FileCompleted,
+    content_digest,
+    encode_file_event,
+    file_id_for,
+)
 from tests.unit.consumer.feedrows import (
     FILES_TOPIC,
     ROW_TOPIC,
@@ -234,3 +240,19 @@ def test_rows_up_to_the_bound_are_mapped_as_usual() -> None:
     )
     assert batch.rows[0].mapped is not None
     assert batch.parse_errors == ()
+
+
+def test_a_rows_encoding_never_overrides_the_files_in_an_event() -> None:
+    # Found by the fault soak: whether a file's rows and its 'completed' event shared a
+    # batch decided raw.csv_files.encoding (a utf-8 row's header vs the file's cp1252).
+    sha = sha_of("file-a")
+    done = FileCompleted(
+        file_id=str(file_id_for(sha)), sha256=sha, rows=1, malformed=0, seconds=1.0,
+        completed_at="2024-01-02T03:05:00Z", encoding="cp1252",
+    )  # fmt: skip
+    event = Inbound(FILES_TOPIC, 0, 1, sha.encode(), encode_file_event(done), (), 1)
+    together = run(row_msg(member_row("1"), row_no=1, offset=0), event)
+    alone = run(event)
+    assert together.files[0].encoding == alone.files[0].encoding == "cp1252"
+    aborted = run(row_msg(member_row("1"), row_no=1, offset=0), aborted_msg(rows=1))
+    assert aborted.files[0].encoding is None  # keeps what the file's 'started' stored
