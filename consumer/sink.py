@@ -373,7 +373,10 @@ SELECT partition, next_offset FROM ingest.consumer_offsets
 WHERE group_id = $1 AND topic = $2 AND partition = ANY($3::int[])
 """
 
-_PG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+_PG_ERRORS = (
+    asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError,
+    TimeoutError,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
