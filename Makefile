@@ -8,10 +8,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.vinops-installed
 STACK := bash devstack/stack.sh
 
-.PHONY: help venv up down status migrate lint typecheck test demo bench bench-quick
+.PHONY: help venv up down status migrate lint typecheck test demo bench bench-quick soak
 
 help:
-	@echo "targets: venv up down status migrate lint typecheck test demo bench bench-quick"
+	@echo "targets: venv up down status migrate lint typecheck test demo bench bench-quick soak"
 
 venv: $(STAMP)
 
@@ -51,3 +51,10 @@ bench: venv up
 
 bench-quick: venv up
 	bash bench/run.sh --quick
+
+# The long fault soak (not in CI; the CI size runs in `make test`): SEED=N MINUTES=M.
+SEED ?= 1313
+MINUTES ?= 30
+soak: venv up
+	VINOPS_SOAK_SEED=$(SEED) VINOPS_SOAK_MINUTES=$(MINUTES) \
+		$(BIN)/pytest tests/faults/test_soak.py -q -s

@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import asyncpg
 
-from consumer import logs, status
+from consumer import logs, membership, status
 from consumer.errors import ConfigError
 from consumer.export_cli import add_export_parser, run_export
 from consumer.migrate_cli import add_migrate_parser, run_migrate
@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dlq-topic", help="dead-letter topic (env VINOPS_DLQ_TOPIC)")
     run.add_argument("--group-id", help="consumer group (env VINOPS_GROUP_ID)")
     run.add_argument("--consumer-name", help="name in logs, DLQ headers, parse_errors")
+    run.add_argument(
+        "--group-instance-id",
+        help="static member id, stable across restarts, unique in the group; 'none' = dynamic "
+        "membership (env VINOPS_GROUP_INSTANCE_ID; default <hostname>-<slot>)",
+    )
     run.add_argument("--batch-size", type=int, help="env VINOPS_BATCH_SIZE")
     run.add_argument("--batch-max-wait-ms", type=int, help="env VINOPS_BATCH_MAX_WAIT_MS")
     run.add_argument("--metrics-host", help="env VINOPS_METRICS_HOST")
@@ -59,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument(
         "--exit-when-idle", type=float, metavar="SECONDS",
-        help="exit 0 once caught up on every assigned partition and idle this long",
+        help="exit 0 once idle this long and every partition of the topics is committed",
     )  # fmt: skip
     st = sub.add_parser("status", help="per-file ingest status")
     st.add_argument("--json", action="store_true", help="machine-readable output")
@@ -70,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
     name = env.get("VINOPS_CONSUMER_NAME") or f"{socket.gethostname()}-{os.getpid()}"
-    return Settings.from_env(
+    configured = args.group_instance_id or env.get("VINOPS_GROUP_INSTANCE_ID")
+    settings = Settings.from_env(
         env,
         kafka_bootstrap=args.bootstrap_servers,
         topic=args.topic,
@@ -86,7 +92,14 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
         log_format=args.log_format,
         exit_when_idle_s=args.exit_when_idle,
         startup_timeout_s=args.startup_timeout,
+        group_instance_id=membership.instance_id(args.group_instance_id)
+        if args.group_instance_id
+        else None,
     )
+    if configured:
+        return settings
+    # A slot is claimed only for a run that uses it, once its group id is known.
+    return settings.with_overrides(group_instance_id=membership.resolve(None, settings.group_id))
 
 
 async def run_service(settings: Settings) -> int:

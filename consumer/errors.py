@@ -83,9 +83,16 @@ def translate_pg(exc: BaseException) -> IngestError:
         result = DataError(text)
     elif isinstance(
         exc,
-        OSError | ConnectionError | TimeoutError | asyncpg.InterfaceError,
+        OSError
+        | ConnectionError
+        | TimeoutError
+        | asyncpg.InterfaceError
+        | asyncpg.InternalClientError,
     ):
-        # A closed connection surfaces as InterfaceError ("connection is closed") or OSError.
+        # A closed connection surfaces as InterfaceError ("connection is closed") or OSError;
+        # one terminated mid-query (pg_terminate_backend, found by the fault soak) can be left
+        # in a broken protocol state: InternalClientError "cannot switch to state ...;
+        # another operation is in progress". The pool replaces it; the retry gets another.
         result = TransientError(text)
     else:
         result = IngestError(text)

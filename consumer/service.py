@@ -24,7 +24,6 @@ from types import TracebackType
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
 from prometheus_client import CollectorRegistry
 
 from consumer.batcher import Batcher
@@ -35,6 +34,7 @@ from consumer.fetch import Fetch
 from consumer.health import Health
 from consumer.http import HttpServer
 from consumer.logs import ctx
+from consumer.membership import GroupConsumer
 from consumer.metrics import Metrics
 from consumer.rebalance import Rebalance
 from consumer.settings import Settings
@@ -130,14 +130,15 @@ class Service:
             state.sink, dlq, self.metrics, row_topic=s.topic, files_topic=s.files_topic,
             max_row_bytes=s.max_row_bytes,
         )  # fmt: skip
-        state.consumer = consumer = AIOKafkaConsumer(
+        state.consumer = consumer = GroupConsumer(
             bootstrap_servers=s.kafka_bootstrap,
             group_id=s.group_id,
+            group_instance_id=s.group_instance_id or None,
             client_id=s.consumer_name,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_interval_ms=s.max_poll_interval_ms,
-            session_timeout_ms=20000,
+            session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=3000,
             max_partition_fetch_bytes=partition_fetch,
             fetch_max_bytes=fetch_max,

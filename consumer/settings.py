@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from consumer import membership
 from consumer.pg_dsn import PgTls, mask_dsn
 from feed.contract import (
     DEFAULT_DLQ_TOPIC,
@@ -33,6 +34,10 @@ __all__ = ["Database", "Settings", "SettingsError", "mask_dsn", "read_dsn"]
 DEFAULT_BATCH_SIZE = 5000
 DEFAULT_BATCH_MAX_WAIT_MS = 250
 DEFAULT_METRICS_PORT = 9108
+# Kafka's client default since 3.0. With static membership it is how long a crashed member's
+# partitions wait for its restart before the group gives them to the others.
+DEFAULT_SESSION_TIMEOUT_MS = 45_000
+_MIN_SESSION_TIMEOUT_MS = 6_000  # the broker's group.min.session.timeout.ms default
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,13 @@ class Settings:
     files_topic: str = field(default=DEFAULT_FILES_TOPIC, metadata=env("VINOPS_FILES_TOPIC"))
     dlq_topic: str = field(default=DEFAULT_DLQ_TOPIC, metadata=env("VINOPS_DLQ_TOPIC"))
     group_id: str = field(default="vinops-ingest", metadata=env("VINOPS_GROUP_ID"))
+    # Static membership id (consumer.membership); "" = dynamic. The CLI defaults it per host.
+    group_instance_id: str = field(
+        default="", metadata=env("VINOPS_GROUP_INSTANCE_ID", membership.instance_id)
+    )
+    session_timeout_ms: int = field(
+        default=DEFAULT_SESSION_TIMEOUT_MS, metadata=env("VINOPS_SESSION_TIMEOUT_MS", int)
+    )
     consumer_name: str = field(default="vinops-consumer", metadata=env("VINOPS_CONSUMER_NAME"))
     batch_size: int = field(default=DEFAULT_BATCH_SIZE, metadata=env("VINOPS_BATCH_SIZE", int))
     batch_max_wait_ms: int = field(
@@ -123,6 +135,11 @@ class Settings:
             raise SettingsError(f"batch max wait must be >= 1 ms, got {self.batch_max_wait_ms}")
         if not 0 <= self.metrics_port <= 65535:
             raise SettingsError(f"metrics port out of range: {self.metrics_port}")
+        if self.session_timeout_ms < _MIN_SESSION_TIMEOUT_MS:
+            raise SettingsError(
+                f"session timeout must be >= {_MIN_SESSION_TIMEOUT_MS} ms, "
+                f"got {self.session_timeout_ms}"
+            )
         if self.log_format not in {"json", "text"}:
             raise SettingsError(f"log format must be json or text, got {self.log_format!r}")
         if self.max_row_bytes < 1:

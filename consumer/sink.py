@@ -38,7 +38,10 @@ from consumer.batch_table import (
 from consumer.errors import IngestError, TransientError, translate_pg
 from consumer.prepared import PreparedBatch, Reference
 
-_PG_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+_PG_ERRORS = (
+    asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError,
+    TimeoutError,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,17 @@ kafka_up() {
     die "kafka did not answer on $KAFKA_BOOTSTRAP within 60 s (see $STATE/kafka.log)"
 }
 
+# kill -9 the broker, as a crash would; `restart-kafka` (or `up`) starts it again.
+kafka_kill() {
+    kafka_running || die "kafka is not running: run 'make up'"
+    local pid
+    pid="$(cat "$STATE/kafka.pid")"
+    log "kafka: kill -9 $pid"
+    kill -KILL "$pid" 2>/dev/null || true
+    while alive "$pid"; do sleep 0.05; done
+    rm -f "$STATE/kafka.pid"
+}
+
 kafka_stop() {
     if kafka_running; then log "kafka: stopping"; fi
     stop_pid "$STATE/kafka.pid" "$KAFKA_PROPS" 30

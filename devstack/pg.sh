@@ -118,11 +118,15 @@ pg_up() {
     log "postgres: ready"
 }
 
+# pg_restart [fast|immediate]: immediate skips the shutdown checkpoint, as a crash would
+# (the restart then replays WAL).
 pg_restart() {
+    local mode="${1:-fast}"
+    [[ "$mode" == fast || "$mode" == immediate ]] || die "restart-pg: mode is fast or immediate, got $mode"
     pg_running || die "postgres is not running: run 'make up'"
-    log "postgres: restarting (data kept)"
+    log "postgres: restarting -m $mode (data kept)"
     setsid runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" \
-        -m fast -w -t 60 restart >/dev/null 9>&- || die "postgres restart failed (see $PG_DIR/postgres.log)"
+        -m "$mode" -w -t 60 restart >/dev/null 9>&- || die "postgres restart failed (see $PG_DIR/postgres.log)"
     wait_until 30 pg_isready "$PG_BIN/pg_isready" -q -h "$PG_HOST" -p "$PG_PORT" \
         || die "postgres does not accept connections after restart"
     log "postgres: ready"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local service stack without Docker: Kafka (KRaft, one JVM), PostgreSQL 15, optional Prometheus.
 #   devstack/stack.sh up [--with-prometheus] | down [--purge] | status | env
-#                     restart-pg | restart-kafka | stop-pg | stop-kafka
+#                     restart-pg [fast|immediate] | restart-kafka | kill-kafka | stop-pg | stop-kafka
 # State lives in <repo>/.devstack (override: VINOPS_DEVSTACK_DIR); `up` writes .devstack/env.
 set -euo pipefail
 
@@ -70,7 +70,7 @@ main() {
     local cmd="${1:-}"
     shift || true
     case "$cmd" in
-        up|down|restart-pg|restart-kafka|stop-pg|stop-kafka)
+        up|down|restart-pg|restart-kafka|kill-kafka|stop-pg|stop-kafka)
             mkdir -p "$STATE"
             chmod 755 "$STATE"
             take_lock ;;
@@ -80,11 +80,12 @@ main() {
         down) cmd_down "$@" ;;
         status) cmd_status ;;
         env) cmd_env ;;
-        restart-pg) pg_restart ;;
+        restart-pg) pg_restart "${1:-fast}" ;;
         restart-kafka) kafka_stop; kafka_up ;;
+        kill-kafka) kafka_kill ;;
         stop-pg) pg_stop ;;
         stop-kafka) kafka_stop ;;
-        *) die "usage: $0 up [--with-prometheus] | down [--purge] | status | env | restart-pg | restart-kafka | stop-pg | stop-kafka" ;;
+        *) die "usage: $0 up [--with-prometheus] | down [--purge] | status | env | restart-pg [fast|immediate] | restart-kafka | kill-kafka | stop-pg | stop-kafka" ;;
     esac
 }
 

@@ -51,3 +51,15 @@ async def read_topic(bootstrap: str, topic: str, wait_s: float = 30) -> list[Any
         return records
     finally:
         await consumer.stop()
+
+
+async def end_offsets(bootstrap: str, *topics: str) -> dict[tuple[str, int], int]:
+    """Each partition's end offset (the offset the next record will get)."""
+    tps = [TopicPartition(t, p) for t in topics for p in await partitions_of(bootstrap, t)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+    return {(tp.topic, tp.partition): int(o) for tp, o in ends.items()}

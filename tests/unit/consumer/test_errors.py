@@ -35,6 +35,8 @@ from feed.kafka_security import LoginRefusedError
         asyncpg.exceptions.ConnectionFailureError("x"),  # 08006
         asyncpg.exceptions.LockNotAvailableError("x"),  # 55P03
         asyncpg.InterfaceError("connection is closed"),
+        # A connection terminated mid-query (found by the fault soak: it crashed the service).
+        asyncpg.InternalClientError("cannot switch to state 12; another operation is in progress"),
         ConnectionResetError("reset"),
         OSError("network unreachable"),
         TimeoutError(),

@@ -1,0 +1,76 @@
+"""Static group membership: a restarted consumer takes its partitions back at once.
+
+A dynamic member that dies keeps its partitions until its session expires, and the group
+cannot rebalance before that, so a consumer restarted after a crash waited out the whole
+session (RELIABILITY.md has the figures). A static member (KIP-345,
+``group.instance.id``) that comes back under the same id is handed its old assignment
+without a rebalance.
+
+The id must be stable across restarts and unique among the group's live members (the
+broker fences the older of two members with one id). Default: ``<hostname>-<slot>``, where
+the slot is the lowest number not held by another consumer of the same group on this host
+(an abstract unix socket, released by the kernel when its process dies): one consumer per
+container gets ``<hostname>-0``; several on one host get distinct slots, and one restarted
+after a SIGKILL gets the slot, and so the id, of the one that died.
+
+A deliberate stop still leaves the group (aiokafka skips LeaveGroup for static members),
+so a stopped consumer's partitions move to the others at once instead of after a session.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import socket
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+# VINOPS_GROUP_INSTANCE_ID=none turns static membership off (dynamic members, as before).
+DISABLED = "none"
+_MAX_SLOTS = 1000
+_held: list[socket.socket] = []  # claimed slots, held for the life of the process
+
+
+def instance_id(configured: str | None) -> str:
+    """A configured id as the service uses it: "" means dynamic membership."""
+    if configured is None or configured.strip().lower() == DISABLED:
+        return ""
+    return configured.strip()
+
+
+def resolve(configured: str | None, group_id: str, host: str | None = None) -> str:
+    """The configured id, else ``<hostname>-<slot>`` with a slot claimed for this process."""
+    if configured:
+        return instance_id(configured)
+    return f"{host or socket.gethostname()}-{claim_slot(group_id)}"
+
+
+def claim_slot(group_id: str) -> int:
+    """The lowest slot of ``group_id`` free on this host, held until this process exits."""
+    key = hashlib.sha256(group_id.encode()).hexdigest()[:24]
+    for slot in range(_MAX_SLOTS):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            # Abstract namespace (leading NUL): no file, and freed when the process dies.
+            sock.bind(f"\0vinops-ingest/{key}/{slot}")
+        except OSError as exc:
+            sock.close()
+            if exc.errno == errno.EADDRINUSE:
+                continue
+            return 0  # no abstract sockets (not Linux): one consumer per host/container
+        _held.append(sock)
+        return slot
+    raise RuntimeError(f"more than {_MAX_SLOTS} consumers of group {group_id!r} on this host")
+
+
+class GroupConsumer(AIOKafkaConsumer):  # type: ignore[misc] # aiokafka is untyped
+    """AIOKafkaConsumer that leaves the group on stop() even as a static member."""
+
+    async def stop(self) -> Any:
+        coordinator = getattr(self, "_coordinator", None)
+        if coordinator is not None and getattr(coordinator, "_group_instance_id", None):
+            # aiokafka sends LeaveGroup (by member id, which brokers honour for static members
+            # too) only when it believes the member is dynamic.
+            coordinator._group_instance_id = None
+        return await super().stop()
