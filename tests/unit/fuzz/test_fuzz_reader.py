@@ -34,6 +34,7 @@ from producer.pipeline import MALFORMED_FLAG, receive
 from producer.reader import BOM, CP1252, UTF8, CsvReader, decode_line
 from producer.scan import scan_file
 from tests.unit.fuzz.profile import fuzz
+from tests.unit.producer.test_pipeline import Pipe
 
 SHA = "ab" * 32
 HEADER = ["Id", "Lot number", "VIN", "Year", "Make", "Yard name", "Odometer", "Color", "Trim"]
@@ -120,7 +121,7 @@ def test_the_reading_process_sends_every_non_blank_record(body: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "f.csv"
         path.write_bytes(data)
-        conn = _Pipe()
+        conn = Pipe()
         pipeline._build_chunks(str(path), LAYOUT, file_id_for(SHA), SHA, conn)  # type: ignore[arg-type]
     chunks = []
     while (chunk := receive(conn)) is not None:  # type: ignore[arg-type]  # raises WorkerError
@@ -130,26 +131,6 @@ def test_the_reading_process_sends_every_non_blank_record(body: bytes) -> None:
     assert sum(c.blank for c in chunks) + len(sent) == len(records)
     flagged = sum(1 for c in chunks for f in c.flags if f & MALFORMED_FLAG)
     assert sum(c.malformed for c in chunks) == flagged
-
-
-class _Pipe:
-    """The worker's end of the pipe, in memory (``receive`` reads what was sent)."""
-
-    def __init__(self) -> None:
-        self.items: list[Any] = []
-
-    def send(self, item: Any) -> None:
-        self.items.append(item)
-
-    send_bytes = send
-
-    def recv(self) -> Any:
-        return self.items.pop(0)
-
-    recv_bytes = recv
-
-    def close(self) -> None:
-        pass
 
 
 @fuzz(100)
