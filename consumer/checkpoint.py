@@ -62,13 +62,13 @@ class Checkpoint:
             if task.done() and self._state.inflight is task:
                 self._state.inflight = None
 
-    async def abandon_inflight(self) -> None:
+    async def abandon_inflight(self, timeout_s: float) -> None:
         """A forced stop: the batch in flight is cancelled (its transaction rolls back and
         the next start re-reads it from the database offsets)."""
         task, self._state.inflight = self._state.inflight, None
         if task is not None and not task.done():
             task.cancel()
-            await asyncio.wait({task}, timeout=1.0)
+            await asyncio.wait({task}, timeout=timeout_s)
 
     def idle(self) -> bool:
         inflight = self._state.inflight

@@ -76,10 +76,7 @@ class KnownContents:
         digest = parse_digest(digest_header[1])
         if digest is None or not self._applied(digest):
             return None
-        return _new_reference(
-            Reference, (meta.file_id, row_no, "row", lot_of_key(message.key), digest, None,
-                        message.partition, message.offset),
-        )  # fmt: skip
+        return _reference(meta, row_no, message, digest)
 
     def reference_parsed(
         self, found: Mapping[str, bytes], message: Inbound, meta: RowMeta
@@ -88,8 +85,7 @@ class KnownContents:
         digest = parse_digest(found.get(H_DIGEST))
         if digest is None or not self._applied(digest):
             return None
-        return Reference(meta.file_id, meta.row_no, "row", lot_of_key(message.key), digest, None,
-                         message.partition, message.offset)  # fmt: skip
+        return _reference(meta, meta.row_no, message, digest)
 
     def _template(self, headers: Headers) -> RowMeta | None:
         if tuple(name for name, _ in headers) != ROW_HEADERS:
@@ -113,3 +109,11 @@ class KnownContents:
             self.fields_unknown += counts[1]
         self.unchanged += 1
         return True
+
+
+def _reference(meta: RowMeta, row_no: int, message: Inbound, digest: bytes) -> Reference:
+    """The bare reference of an applied row (raw.file_rows' COPY column order)."""
+    return _new_reference(
+        Reference, (meta.file_id, row_no, "row", lot_of_key(message.key), digest, None,
+                    message.partition, message.offset),
+    )  # fmt: skip

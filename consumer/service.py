@@ -215,7 +215,7 @@ class Service:
                 await self._cut(self._drain(), left + _FORCED_CLOSE_S)
             except TimeoutError:
                 log.warning("drain cut short: the in-flight batch is re-read on restart")
-                await self.checkpoint.abandon_inflight()
+                await self.checkpoint.abandon_inflight(_FORCED_CLOSE_S)
         if state.consumer is not None:
             with contextlib.suppress(Exception):
                 await self._cut(state.consumer.stop(), 10)
