@@ -8,6 +8,7 @@ bounded value set (outcomes, statuses, reason classes, partitions of our own top
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
@@ -28,39 +29,57 @@ _BATCH_ROWS = (1, 10, 50, 100, 500, 1000, 2000, 5000, 10000, 20000)
 _LATENCY = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
+class Outcome(Protocol):
+    """What one committed batch counted (``consumer.sink.BatchOutcome``)."""
+
+    @property
+    def rows(self) -> Mapping[str, int]: ...
+    @property
+    def parse_errors(self) -> Mapping[str, int]: ...
+    @property
+    def conflicts(self) -> Mapping[str, int]: ...
+    @property
+    def runs(self) -> Mapping[str, int]: ...
+    @property
+    def fields_total(self) -> int: ...
+    @property
+    def fields_unknown(self) -> int: ...
+
+
 class Metrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         ProcessCollector(registry=registry)
-        self.ingested_rows = Counter(
-            "vinops_ingested_rows", "Rows by upsert outcome", ["outcome"], registry=registry
+
+        # Every series goes to ``registry``: said once here, not at each declaration.
+        def counter(name: str, doc: str, *labels: str) -> Counter:
+            return Counter(name, doc, labels, registry=registry)
+
+        def gauge(name: str, doc: str, *labels: str) -> Gauge:
+            return Gauge(name, doc, labels, registry=registry)
+
+        tp = ("topic", "partition")
+        self.ingested_rows = counter("vinops_ingested_rows", "Rows by upsert outcome", "outcome")
+        self.parse_errors = counter(
+            "vinops_parse_errors", "Rows recorded in audit.parse_errors", "reason"
         )
-        self.parse_errors = Counter(
-            "vinops_parse_errors", "Rows recorded in audit.parse_errors", ["reason"],
-            registry=registry,
-        )  # fmt: skip
-        self.upsert_conflicts = Counter(
-            "vinops_upsert_conflicts", "VIN conflicts recorded in audit.vin_conflicts", ["kind"],
-            registry=registry,
-        )  # fmt: skip
-        self.dead_letters = Counter(
-            "vinops_dead_letters", "Messages sent to the dead-letter topic", ["reason"],
-            registry=registry,
-        )  # fmt: skip
-        self.rows_unchanged = Counter(
+        self.upsert_conflicts = counter(
+            "vinops_upsert_conflicts", "VIN conflicts recorded in audit.vin_conflicts", "kind"
+        )
+        self.dead_letters = counter(
+            "vinops_dead_letters", "Messages sent to the dead-letter topic", "reason"
+        )
+        self.rows_unchanged = counter(
             "vinops_rows_unchanged",
             "Rows whose content was already applied: referenced in the raw layer, not processed",
-            registry=registry,
         )
-        self.dead_letters_incomplete = Counter(
+        self.dead_letters_incomplete = counter(
             "vinops_dead_letters_incomplete",
-            "Dead letters not sent in full (the database keeps the message)", ["delivery"],
-            registry=registry,
-        )  # fmt: skip
-        self.fields = Counter("vinops_fields", "Mapped fields seen", registry=registry)
-        self.fields_unknown = Counter(
-            "vinops_fields_unknown", "Mapped fields empty or masked", registry=registry
+            "Dead letters not sent in full (the database keeps the message)",
+            "delivery",
         )
+        self.fields = counter("vinops_fields", "Mapped fields seen")
+        self.fields_unknown = counter("vinops_fields_unknown", "Mapped fields empty or masked")
         self.batch_duration = Histogram(
             "vinops_batch_duration_seconds", "Prepare + write + commit of one batch",
             buckets=_BATCH_SECONDS, registry=registry,
@@ -69,62 +88,50 @@ class Metrics:
             "vinops_batch_rows", "Messages per committed batch", buckets=_BATCH_ROWS,
             registry=registry,
         )  # fmt: skip
-        self.consumer_lag = Gauge(
-            "vinops_consumer_lag_messages", "Highwater minus position per assigned partition",
-            ["topic", "partition"], registry=registry,
-        )  # fmt: skip
-        self.group_lag = Gauge(
+        self.consumer_lag = gauge(
+            "vinops_consumer_lag_messages", "Highwater minus position per assigned partition", *tp
+        )
+        self.group_lag = gauge(
             "vinops_group_lag_messages",
             "End offset minus the group's offset in PostgreSQL, for every partition (any owner)",
-            ["topic", "partition"], registry=registry,
-        )  # fmt: skip
-        self.partition_assigned = Gauge(
-            "vinops_partition_assigned", "1 when the partition is assigned to this process",
-            ["topic", "partition"], registry=registry,
-        )  # fmt: skip
-        self.event_lag = Gauge(
-            "vinops_event_lag_seconds", "Now minus the newest committed message timestamp",
-            registry=registry,
-        )  # fmt: skip
-        self.last_commit = Gauge(
-            "vinops_last_commit_timestamp_seconds", "Unix time of the last DB commit",
-            registry=registry,
-        )  # fmt: skip
-        self.commits = Counter(
-            "vinops_commits", "Batches committed to PostgreSQL", registry=registry
+            *tp,
         )
-        self.etl_runs = Counter(
-            "vinops_etl_runs", "audit.etl_runs status transitions", ["status"], registry=registry
+        self.partition_assigned = gauge(
+            "vinops_partition_assigned", "1 when the partition is assigned to this process", *tp
         )
-        self.etl_runs_stuck = Gauge(
-            "vinops_etl_runs_stuck", "ETL runs 'started' for more than 30 minutes",
-            registry=registry,
-        )  # fmt: skip
-        self.offset_gaps = Counter(
-            "vinops_offset_gaps", "Fetches that skipped records; the partition was read again",
-            registry=registry,
-        )  # fmt: skip
-        self.retry_started = Gauge(
+        self.event_lag = gauge(
+            "vinops_event_lag_seconds", "Now minus the newest committed message timestamp"
+        )
+        self.last_commit = gauge(
+            "vinops_last_commit_timestamp_seconds", "Unix time of the last DB commit"
+        )
+        self.commits = counter("vinops_commits", "Batches committed to PostgreSQL")
+        self.etl_runs = counter("vinops_etl_runs", "audit.etl_runs status transitions", "status")
+        self.etl_runs_stuck = gauge(
+            "vinops_etl_runs_stuck", "ETL runs 'started' for more than 30 minutes"
+        )
+        self.offset_gaps = counter(
+            "vinops_offset_gaps", "Fetches that skipped records; the partition was read again"
+        )
+        self.retry_started = gauge(
             "vinops_batch_retry_started_timestamp_seconds",
             "Unix time the batch being retried (consumption paused) first failed; 0 if none",
-            registry=registry,
-        )  # fmt: skip
-        self.ready = Gauge("vinops_consumer_ready", "1 when /readyz is 200", registry=registry)
+        )
+        self.ready = gauge("vinops_consumer_ready", "1 when /readyz is 200")
         self.publish_to_commit = BatchHistogram(
             "vinops_publish_to_commit_seconds", "DB commit time minus Kafka timestamp per message",
             buckets=_LATENCY, registry=registry,
         )  # fmt: skip
-        for outcome in OUTCOMES:
-            self.ingested_rows.labels(outcome)
-        for status in RUN_STATUSES:
-            self.etl_runs.labels(status)
-        for reason in PARSE_REASONS:
-            self.parse_errors.labels(reason)
-            self.dead_letters.labels(reason)
-        for delivery in INCOMPLETE_DELIVERIES:
-            self.dead_letters_incomplete.labels(delivery)
-        for kind in CONFLICT_KINDS:
-            self.upsert_conflicts.labels(kind)
+        for counted, values in (
+            (self.ingested_rows, OUTCOMES),
+            (self.etl_runs, RUN_STATUSES),
+            (self.parse_errors, PARSE_REASONS),
+            (self.dead_letters, PARSE_REASONS),
+            (self.dead_letters_incomplete, INCOMPLETE_DELIVERIES),
+            (self.upsert_conflicts, CONFLICT_KINDS),
+        ):
+            for value in values:
+                counted.labels(value)
 
     @staticmethod
     def _add(counter: Counter, counts: Mapping[str, int]) -> None:
@@ -132,19 +139,10 @@ class Metrics:
             if n:
                 counter.labels(label).inc(n)
 
-    def record_outcome(
-        self,
-        *,
-        rows: Mapping[str, int],
-        parse_errors: Mapping[str, int],
-        conflicts: Mapping[str, int],
-        runs: Mapping[str, int],
-        fields_total: int,
-        fields_unknown: int,
-    ) -> None:
-        self._add(self.ingested_rows, rows)
-        self._add(self.parse_errors, parse_errors)
-        self._add(self.upsert_conflicts, conflicts)
-        self._add(self.etl_runs, runs)
-        self.fields.inc(fields_total)
-        self.fields_unknown.inc(fields_unknown)
+    def record_outcome(self, outcome: Outcome) -> None:
+        self._add(self.ingested_rows, outcome.rows)
+        self._add(self.parse_errors, outcome.parse_errors)
+        self._add(self.upsert_conflicts, outcome.conflicts)
+        self._add(self.etl_runs, outcome.runs)
+        self.fields.inc(outcome.fields_total)
+        self.fields_unknown.inc(outcome.fields_unknown)

@@ -52,8 +52,8 @@ class BatchOutcome:
     fields_total: int
     fields_unknown: int
     runs: Mapping[str, int]  # status transitions: started|completed|failed
-    raw_rows_inserted: int
-    newest_timestamp_ms: int | None
+    raw_rows_inserted: int = 0
+    newest_timestamp_ms: int | None = None
 
 
 def _files_params(batch: PreparedBatch, *, events: bool) -> list[Any]:

@@ -119,14 +119,7 @@ class BatchWriter:
     def _record(self, batch: PreparedBatch, outcome: BatchOutcome) -> None:
         now = time.time()
         m = self._metrics
-        m.record_outcome(
-            rows=outcome.rows,
-            parse_errors=outcome.parse_errors,
-            conflicts=outcome.conflicts,
-            runs=outcome.runs,
-            fields_total=outcome.fields_total,
-            fields_unknown=outcome.fields_unknown,
-        )
+        m.record_outcome(outcome)
         m.rows_unchanged.inc(batch.unchanged)
         m.commits.inc()
         m.last_commit.set(now)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 
 from consumer.metrics import OUTCOMES, RUN_STATUSES, Metrics
+from consumer.sink import BatchOutcome
 
 FIXED_NAMES = (
     "vinops_ingested_rows_total", "vinops_parse_errors_total", "vinops_upsert_conflicts_total",
@@ -43,12 +44,14 @@ def test_record_outcome_adds_counts() -> None:
     registry = CollectorRegistry()
     m = Metrics(registry)
     m.record_outcome(
-        rows={"inserted": 3, "stale": 1, "updated": 0},
-        parse_errors={"csv_field_count": 2},
-        conflicts={"masked": 1},
-        runs={"completed": 1},
-        fields_total=100,
-        fields_unknown=7,
+        BatchOutcome(
+            rows={"inserted": 3, "stale": 1, "updated": 0},
+            parse_errors={"csv_field_count": 2},
+            conflicts={"masked": 1},
+            runs={"completed": 1},
+            fields_total=100,
+            fields_unknown=7,
+        )
     )
     get = registry.get_sample_value
     assert get("vinops_ingested_rows_total", {"outcome": "inserted"}) == 3
@@ -79,8 +82,10 @@ def test_two_instances_on_separate_registries_do_not_clash() -> None:
     m1 = Metrics(first)
     Metrics(second)  # would raise "Duplicated timeseries" if it shared the first's registry
     m1.record_outcome(
-        rows={"inserted": 2}, parse_errors={}, conflicts={}, runs={},
-        fields_total=0, fields_unknown=0,
+        BatchOutcome(
+            rows={"inserted": 2}, parse_errors={}, conflicts={}, runs={},
+            fields_total=0, fields_unknown=0,
+        )
     )  # fmt: skip
     key = ("vinops_ingested_rows_total", {"outcome": "inserted"})
     assert (first.get_sample_value(*key), second.get_sample_value(*key)) == (2, 0)

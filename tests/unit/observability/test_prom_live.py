@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 
 from consumer.metrics import Metrics
+from consumer.sink import BatchOutcome
 from tests.e2e import prom
 
 
@@ -38,12 +39,14 @@ def fake_ingest(m: Metrics, unknown_share: float) -> None:
         m.group_lag.labels("vinops.copart.lots", str(partition)).set(0)
         m.partition_assigned.labels("vinops.copart.lots", str(partition)).set(1)
     m.record_outcome(
-        rows={"inserted": 900, "updated": 50, "stale": 20},
-        parse_errors={"csv_field_count": 2},
-        conflicts={"masked": 30, "transliterated": 1},
-        runs={"started": 1, "completed": 1},
-        fields_total=49_000,
-        fields_unknown=round(49_000 * unknown_share),
+        BatchOutcome(
+            rows={"inserted": 900, "updated": 50, "stale": 20},
+            parse_errors={"csv_field_count": 2},
+            conflicts={"masked": 30, "transliterated": 1},
+            runs={"started": 1, "completed": 1},
+            fields_total=49_000,
+            fields_unknown=round(49_000 * unknown_share),
+        )
     )
     m.dead_letters.labels("csv_field_count").inc(2)
     for seconds in (0.2, 0.4, 1.5):
