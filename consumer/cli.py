@@ -40,7 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="consumer", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="consume the row and files topics into PostgreSQL")
-    run.add_argument("--bootstrap-servers", help="Kafka bootstrap (env VINOPS_KAFKA_BOOTSTRAP)")
+    run.add_argument(
+        "--bootstrap-servers", dest="kafka_bootstrap", metavar="BOOTSTRAP_SERVERS",
+        help="Kafka bootstrap (env VINOPS_KAFKA_BOOTSTRAP)",
+    )  # fmt: skip
     run.add_argument("--topic", help="row topic (env VINOPS_TOPIC)")
     run.add_argument("--files-topic", help="files topic (env VINOPS_FILES_TOPIC)")
     run.add_argument("--dlq-topic", help="dead-letter topic (env VINOPS_DLQ_TOPIC)")
@@ -58,12 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", help="env VINOPS_LOG_LEVEL")
     run.add_argument("--log-format", choices=("json", "text"), help="env VINOPS_LOG_FORMAT")
     run.add_argument(
-        "--startup-timeout", type=float, metavar="SECONDS",
+        "--startup-timeout", dest="startup_timeout_s", type=float, metavar="SECONDS",
         help="exit 5 when PostgreSQL or Kafka is still unreachable after this long at start "
         "(env VINOPS_STARTUP_TIMEOUT_S, default 120, 0 = wait for ever)",
     )  # fmt: skip
     run.add_argument(
-        "--exit-when-idle", type=float, metavar="SECONDS",
+        "--exit-when-idle", dest="exit_when_idle_s", type=float, metavar="SECONDS",
         help="exit 0 once idle this long and every partition of the topics is committed",
     )  # fmt: skip
     st = sub.add_parser("status", help="per-file ingest status")
@@ -73,25 +76,21 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+# The `run` flags that override a setting of the same name (each flag's dest is that name).
+_RUN_FLAGS = (
+    "kafka_bootstrap", "topic", "files_topic", "dlq_topic", "group_id", "batch_size",
+    "batch_max_wait_ms", "metrics_host", "metrics_port", "log_level", "log_format",
+    "exit_when_idle_s", "startup_timeout_s",
+)  # fmt: skip
+
+
 def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
     name = env.get("VINOPS_CONSUMER_NAME") or f"{socket.gethostname()}-{os.getpid()}"
     configured = args.group_instance_id or env.get("VINOPS_GROUP_INSTANCE_ID")
     settings = Settings.from_env(
         env,
-        kafka_bootstrap=args.bootstrap_servers,
-        topic=args.topic,
-        files_topic=args.files_topic,
-        dlq_topic=args.dlq_topic,
-        group_id=args.group_id,
+        **{flag: getattr(args, flag) for flag in _RUN_FLAGS},
         consumer_name=args.consumer_name or name,
-        batch_size=args.batch_size,
-        batch_max_wait_ms=args.batch_max_wait_ms,
-        metrics_host=args.metrics_host,
-        metrics_port=args.metrics_port,
-        log_level=args.log_level,
-        log_format=args.log_format,
-        exit_when_idle_s=args.exit_when_idle,
-        startup_timeout_s=args.startup_timeout,
         group_instance_id=membership.instance_id(args.group_instance_id)
         if args.group_instance_id
         else None,
