@@ -43,6 +43,7 @@ _BATCH_BYTES = 16 * 1024  # aiokafka's default max_batch_size
 
 Position = tuple[str, int, int]  # (topic, partition, offset) of the refused message
 Header = tuple[str, bytes]
+Record = tuple[DeadLetter, bytes | None, list[Header]]  # a letter as sent: value, headers
 
 
 class Delivery(enum.Enum):
@@ -212,21 +213,16 @@ class DeadLetterSender:
         one letter: a refusal is reported as UNSENT, a broker away as TRANSIENT)."""
         outcome: dict[Position, Delivery] = {}
         cut: list[DeadLetter] = []
-        full: list[tuple[DeadLetter, bytes | None, list[Header]]] = []
+        full: list[Record] = []
         for letter in letters:
             headers = dead_letter_headers(letter, self._consumer_name)
             if record_size(letter.message.key, letter.message.value, headers) <= self.limit:
                 full.append((letter, letter.message.value, headers))
             else:
                 cut.append(letter)
-        for letter, result in await self._send_all(full):
-            if result is None:
-                outcome[position(letter)] = Delivery.FULL
-            elif isinstance(result, errors.TransientError):
-                outcome[position(letter)] = Delivery.TRANSIENT
-            else:
-                cut.append(letter)  # refused as it is: try it cut
-        todo: list[tuple[DeadLetter, bytes | None, list[Header]]] = []
+        for letter, _ in await self._deliver(full, Delivery.FULL, outcome):
+            cut.append(letter)  # refused as it is: try it cut
+        todo: list[Record] = []
         for letter in cut:
             headers = dead_letter_headers(letter, self._consumer_name)
             fitted = cut_letter(letter, headers, stored.get(position(letter), Stored()), self.limit)
@@ -234,21 +230,31 @@ class DeadLetterSender:
                 outcome[position(letter)] = Delivery.UNSENT
             else:
                 todo.append((letter, *fitted))
-        for letter, result in await self._send_all(todo):
+        for letter, error in await self._deliver(todo, Delivery.TRUNCATED, outcome):
+            outcome[position(letter)] = Delivery.UNSENT
+            log.warning(
+                "dead letter refused by Kafka: kept in the database only",
+                extra=ctx(topic=self.topic, error=str(error)[:300]),
+            )
+        return outcome
+
+    async def _deliver(
+        self, records: Sequence[Record], acked: Delivery, outcome: dict[Position, Delivery]
+    ) -> list[tuple[DeadLetter, errors.IngestError]]:
+        """Send ``records``: an acked letter is ``acked`` in ``outcome``, one whose broker is
+        away TRANSIENT; the letters Kafka refused come back with their error."""
+        refused: list[tuple[DeadLetter, errors.IngestError]] = []
+        for letter, result in await self._send_all(records):
             if result is None:
-                outcome[position(letter)] = Delivery.TRUNCATED
+                outcome[position(letter)] = acked
             elif isinstance(result, errors.TransientError):
                 outcome[position(letter)] = Delivery.TRANSIENT
             else:
-                outcome[position(letter)] = Delivery.UNSENT
-                log.warning(
-                    "dead letter refused by Kafka: kept in the database only",
-                    extra=ctx(topic=self.topic, error=str(result)[:300]),
-                )
-        return outcome
+                refused.append((letter, result))
+        return refused
 
     async def _send_all(
-        self, records: Sequence[tuple[DeadLetter, bytes | None, list[Header]]]
+        self, records: Sequence[Record]
     ) -> list[tuple[DeadLetter, errors.IngestError | None]]:
         """Send all, then await every ack; each letter with None (acked) or its error."""
         if not records:
