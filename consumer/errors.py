@@ -60,6 +60,18 @@ _TRANSIENT_CLASSES = frozenset({"08"})
 _DATA_CLASSES = frozenset({"21", "22", "23"})
 
 
+# The connection, not the statement, failed. A closed connection surfaces as InterfaceError
+# ("connection is closed") or OSError; one terminated mid-query (pg_terminate_backend, found
+# by the fault soak) can be left in a broken protocol state: InternalClientError "cannot
+# switch to state ...; another operation is in progress". The pool replaces it; the retry
+# gets another.
+PG_CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+)  # fmt: skip
+# What a database call may raise; ``translate_pg`` maps each onto the tree.
+PG_ERRORS: tuple[type[BaseException], ...] = (asyncpg.PostgresError, *PG_CONNECTION_LOST)
+
+
 def _sqlstate(exc: BaseException) -> str | None:
     state = getattr(exc, "sqlstate", None)
     return state if isinstance(state, str) and len(state) == 5 else None
@@ -81,18 +93,7 @@ def translate_pg(exc: BaseException) -> IngestError:
     elif _is_client_data_error(exc):
         # Client-side: a value asyncpg cannot encode for its column type (a bad row).
         result = DataError(text)
-    elif isinstance(
-        exc,
-        OSError
-        | ConnectionError
-        | TimeoutError
-        | asyncpg.InterfaceError
-        | asyncpg.InternalClientError,
-    ):
-        # A closed connection surfaces as InterfaceError ("connection is closed") or OSError;
-        # one terminated mid-query (pg_terminate_backend, found by the fault soak) can be left
-        # in a broken protocol state: InternalClientError "cannot switch to state ...;
-        # another operation is in progress". The pool replaces it; the retry gets another.
+    elif isinstance(exc, PG_CONNECTION_LOST):
         result = TransientError(text)
     else:
         result = IngestError(text)
@@ -100,37 +101,37 @@ def translate_pg(exc: BaseException) -> IngestError:
     return result
 
 
-# Refused for this record whatever the moment: its size, or the topic it is addressed to.
-_LETTER_REFUSED: tuple[type[BaseException], ...] = (
-    kafka_errors.MessageSizeTooLargeError,  # client side (max_request_size) or broker side
-    kafka_errors.RecordTooLargeError,
-    kafka_errors.RecordListTooLargeError,
-    kafka_errors.CorruptRecordException,
-    kafka_errors.InvalidTopicError,
-    kafka_errors.TopicAuthorizationFailedError,
-    kafka_errors.ClusterAuthorizationFailedError,
-    kafka_errors.InvalidRequiredAcksError,
-    kafka_errors.UnsupportedForMessageFormatError,
-    kafka_errors.PolicyViolationError,
-    kafka_errors.InvalidTimestampError,
-)
-# The broker is away or busy: the same record goes through later. UnknownTopicOrPartition
-# is here too: a topic being created, or metadata not yet refreshed, answers it for a while.
-_BROKER_AWAY: tuple[type[BaseException], ...] = (
-    kafka_errors.KafkaConnectionError,
-    kafka_errors.KafkaTimeoutError,
-    kafka_errors.NodeNotReadyError,
-    kafka_errors.NoBrokersAvailable,
-    kafka_errors.RequestTimedOutError,
-    kafka_errors.NotLeaderForPartitionError,
-    kafka_errors.LeaderNotAvailableError,
-    kafka_errors.BrokerNotAvailableError,
-    kafka_errors.NotEnoughReplicasError,
-    kafka_errors.NotEnoughReplicasAfterAppendError,
-    kafka_errors.UnknownTopicOrPartitionError,
-    OSError,
-    TimeoutError,
-)
+# What the error of sending one record says, by aiokafka class (the most derived class listed
+# decides). LetterRefusedError: refused for this record whatever the moment, for its size or
+# the topic it is addressed to. TransientError: the broker is away or busy, the same record
+# goes through later; UnknownTopicOrPartition is here too, as a topic being created, or
+# metadata not yet refreshed, answers it for a while.
+_KAFKA_VERDICTS: dict[type[BaseException], type[IngestError]] = {
+    kafka_errors.MessageSizeTooLargeError: LetterRefusedError,  # max_request_size, or the broker
+    kafka_errors.RecordTooLargeError: LetterRefusedError,
+    kafka_errors.RecordListTooLargeError: LetterRefusedError,
+    kafka_errors.CorruptRecordException: LetterRefusedError,
+    kafka_errors.InvalidTopicError: LetterRefusedError,
+    kafka_errors.TopicAuthorizationFailedError: LetterRefusedError,
+    kafka_errors.ClusterAuthorizationFailedError: LetterRefusedError,
+    kafka_errors.InvalidRequiredAcksError: LetterRefusedError,
+    kafka_errors.UnsupportedForMessageFormatError: LetterRefusedError,
+    kafka_errors.PolicyViolationError: LetterRefusedError,
+    kafka_errors.InvalidTimestampError: LetterRefusedError,
+    kafka_errors.KafkaConnectionError: TransientError,
+    kafka_errors.KafkaTimeoutError: TransientError,
+    kafka_errors.NodeNotReadyError: TransientError,
+    kafka_errors.NoBrokersAvailable: TransientError,
+    kafka_errors.RequestTimedOutError: TransientError,
+    kafka_errors.NotLeaderForPartitionError: TransientError,
+    kafka_errors.LeaderNotAvailableError: TransientError,
+    kafka_errors.BrokerNotAvailableError: TransientError,
+    kafka_errors.NotEnoughReplicasError: TransientError,
+    kafka_errors.NotEnoughReplicasAfterAppendError: TransientError,
+    kafka_errors.UnknownTopicOrPartitionError: TransientError,
+    OSError: TransientError,
+    TimeoutError: TransientError,
+}
 
 
 def translate_kafka(exc: BaseException) -> IngestError:
@@ -143,13 +144,10 @@ def translate_kafka(exc: BaseException) -> IngestError:
     if isinstance(exc, IngestError):
         return exc
     text = f"{type(exc).__name__}: {exc}"
-    result: IngestError
-    if isinstance(exc, _LETTER_REFUSED):
-        result = LetterRefusedError(text)
-    elif isinstance(exc, _BROKER_AWAY) or getattr(type(exc), "retriable", False):
-        result = TransientError(text)
-    else:
-        result = IngestError(text)
+    verdict = next((_KAFKA_VERDICTS[c] for c in type(exc).__mro__ if c in _KAFKA_VERDICTS), None)
+    if verdict is None:
+        verdict = TransientError if getattr(type(exc), "retriable", False) else IngestError
+    result = verdict(text)
     result.__cause__ = exc
     return result
 

@@ -35,13 +35,8 @@ from consumer.batch_table import (
     batch_records,
     refs_records,
 )
-from consumer.errors import IngestError, TransientError, translate_pg
+from consumer.errors import PG_ERRORS, IngestError, TransientError, translate_pg
 from consumer.prepared import PreparedBatch, Reference
-
-_PG_ERRORS = (
-    asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError,
-    TimeoutError,
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -98,7 +93,7 @@ class Sink:
         try:
             async with self._pool.acquire() as conn:
                 found = await conn.fetchrow(sql.KNOWN_CONTENTS, list(set(digests)))
-        except _PG_ERRORS as exc:
+        except PG_ERRORS as exc:
             raise translate_pg(exc) from exc
         assert found is not None  # noqa: S101 - an aggregate returns one row
         known: dict[bytes, tuple[int, int] | None] = dict.fromkeys(found["refused"])
@@ -122,7 +117,7 @@ class Sink:
         try:
             async with self._pool.acquire() as conn:
                 await conn.fetchval("SELECT 1")
-        except _PG_ERRORS as exc:
+        except PG_ERRORS as exc:
             raise translate_pg(exc) from exc
 
     async def committed_offsets(self, topic: str, partitions: Iterable[int]) -> dict[int, int]:
@@ -131,7 +126,7 @@ class Sink:
                 rows = await conn.fetch(
                     sql.COMMITTED_OFFSETS, self._group_id, topic, list(partitions)
                 )
-        except _PG_ERRORS as exc:
+        except PG_ERRORS as exc:
             raise translate_pg(exc) from exc
         return {int(r["partition"]): int(r["next_offset"]) for r in rows}
 
@@ -143,7 +138,7 @@ class Sink:
                     return await self._write(conn, batch)
         except IngestError:
             raise
-        except _PG_ERRORS as exc:
+        except PG_ERRORS as exc:
             raise translate_pg(exc) from exc
 
     async def _write(self, conn: Any, batch: PreparedBatch) -> BatchOutcome:
