@@ -22,20 +22,6 @@ class DialectError(ValueError):
     """The header row is not a feed this product ingests; the message is one line."""
 
 
-# Canonical field names, in a stable order (the consumer's mapping and the schema use them).
-FIELDS: tuple[str, ...] = (
-    "lot_number", "source_updated_at", "source_created_at", "vin",
-    "yard_number", "yard_name", "sale_date", "sale_day_of_week", "sale_time", "sale_time_zone",
-    "item_number", "vehicle_type", "year", "make", "model_group", "model_detail", "body_style",
-    "color", "damage_description", "secondary_damage", "title_state", "title_type", "has_keys",
-    "lot_cond_code", "odometer", "odometer_brand", "est_retail_value", "repair_cost", "engine",
-    "drive", "transmission", "fuel_type", "cylinders", "runs_drives", "sale_status", "high_bid",
-    "special_note", "location_city", "location_state", "location_zip", "location_country",
-    "currency_code", "image_thumbnail", "image_url", "grid_row", "make_offer_eligible",
-    "buy_it_now_price", "trim", "rentals", "wholesale", "seller_name", "offsite_address1",
-    "offsite_state", "offsite_city", "offsite_zip", "sale_light", "auto_grade", "announcements",
-)  # fmt: skip
-
 MEMBER_COLUMNS: Mapping[str, str] = {
     "Lot number": "lot_number",
     "Last Updated Time": "source_updated_at",
@@ -98,6 +84,10 @@ MEMBER_COLUMNS: Mapping[str, str] = {
     "AutoGrade": "auto_grade",
     "Announcements": "announcements",
 }
+
+# Canonical field names: the member feed names every one (in its column order, first
+# column first); other dialects name a subset. The consumer types and the schema use them.
+FIELDS: tuple[str, ...] = tuple(dict.fromkeys(MEMBER_COLUMNS.values()))
 
 CAMEL_COLUMNS: Mapping[str, str] = {
     "lotId": "lot_number",
