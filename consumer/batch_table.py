@@ -12,22 +12,13 @@ import operator
 from collections.abc import Mapping
 from typing import Any
 
-from consumer.mapping import LOT_DATA_COLUMNS, VEHICLE_ATTRS
+from consumer.mapped import LOT_DATA_COLUMNS, LOT_TYPES, VEHICLE_ATTRS, VEHICLE_TYPES
 from consumer.prepared import PreparedBatch, RawRow, Reference
 
 # Bodies per raw.content_chunks row: PostgreSQL compresses only values over ~2 KB and one
 # row's ~0.7 KB of values is below that; 32 of them compress to ~45% with lz4.
 CHUNK_ROWS = 32
 
-_LOT_TYPES: Mapping[str, str] = {
-    "yard_number": "integer", "item_number": "integer", "sale_date": "date",
-    "sale_time_hhmm": "smallint", "auction_datetime_utc": "timestamptz", "has_keys": "boolean",
-    "odometer": "integer", "est_retail_value": "numeric(14,2)", "repair_cost": "numeric(14,2)",
-    "high_bid": "numeric(14,2)", "buy_it_now_price": "numeric(14,2)",
-    "make_offer_eligible": "boolean", "source_created_at": "timestamp",
-    "source_updated_at": "timestamptz",
-}  # fmt: skip
-_VEHICLE_TYPES: Mapping[str, str] = {"year": "smallint", "cylinders": "smallint"}
 _BATCH_SPEC: tuple[tuple[str, str], ...] = (
     ("file_id", "uuid"), ("row_no", "integer"), ("kind", "text"), ("lot_external_id", "text"),
     ("digest", "bytea"), ("content_kind", "text"), ("layout_id", "integer"), ("body", "json"),
@@ -36,8 +27,8 @@ _BATCH_SPEC: tuple[tuple[str, str], ...] = (
     ("fields_total", "smallint"), ("fields_unknown", "smallint"),
     ("lot_win", "boolean"), ("veh_win", "boolean"), ("sale_win", "boolean"),
     ("vin_flag", "text"), ("veh_vin_raw", "text"), ("check_digit_ok", "boolean"),
-    *((c, _VEHICLE_TYPES.get(c, "text")) for c in VEHICLE_ATTRS),
-    *((c, _LOT_TYPES.get(c, "text")) for c in LOT_DATA_COLUMNS),
+    *((c, VEHICLE_TYPES.get(c, "text")) for c in VEHICLE_ATTRS),
+    *((c, LOT_TYPES.get(c, "text")) for c in LOT_DATA_COLUMNS),
 )  # fmt: skip
 BATCH_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _BATCH_SPEC)
 # Every physical row, known content or not: the narrow table behind raw.file_rows.

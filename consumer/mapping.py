@@ -1,4 +1,5 @@
-"""One feed row (either dialect) -> typed values for lots, vehicles, sale events and images.
+"""Mapping one feed row (either dialect) to a ``MappedRow``: the per-layout plan and the row's
+typed values for lots, vehicles, sale events and images.
 
 Columns are found through ``feed.dialects`` (by name, never by position); every canonical
 field has exactly one parser here. A field is *unknown* when its typed value is None
@@ -8,7 +9,6 @@ field has exactly one parser here. A field is *unknown* when its typed value is 
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from consumer import values as v
+from consumer.mapped import EPOCH, LOT_COLUMNS, VEHICLE_ATTRS, ImageRef, MappedRow
 from consumer.zones import auction_utc
 from feed.dialects import DialectError, layout_for
-from feed.vin import VinReading, read_vin
+from feed.vin import read_vin
 
 PARSERS: Mapping[str, Callable[[str], Any]] = {
     "lot_number": v.text,
@@ -81,27 +82,6 @@ PARSERS: Mapping[str, Callable[[str], Any]] = {
     "announcements": v.text,
 }
 
-# Column order of public.lots as the sink writes it: the key and VIN columns, which the sink
-# takes from the batch's own columns, then the data columns it copies as they are.
-LOT_KEY_COLUMNS: tuple[str, ...] = ("lot_external_id", "vin", "vin_raw")
-LOT_DATA_COLUMNS: tuple[str, ...] = (
-    "yard_number", "yard_name", "item_number", "grid_row",
-    "location_city", "location_state", "location_zip", "location_country",
-    "sale_date", "sale_time_hhmm", "sale_time_zone", "auction_datetime_utc", "status",
-    "title_state", "title_type", "damage_description", "secondary_damage", "has_keys",
-    "keys_code", "lot_cond_code", "runs_drives", "special_note", "odometer", "odometer_brand",
-    "currency_code", "est_retail_value", "repair_cost", "high_bid", "buy_it_now_price",
-    "make_offer_eligible", "seller_name", "offsite_address1", "offsite_city", "offsite_state",
-    "offsite_zip", "rentals", "wholesale", "sale_light", "auto_grade", "announcements",
-    "image_thumbnail", "image_url", "source_created_at", "source_updated_at",
-)  # fmt: skip
-LOT_COLUMNS: tuple[str, ...] = LOT_KEY_COLUMNS + LOT_DATA_COLUMNS
-# Vehicle attribute columns (vin, vin_raw, check_digit_ok and source_updated_at come apart).
-VEHICLE_ATTRS: tuple[str, ...] = (
-    "year", "make", "model_group", "model_detail", "trim", "body_style", "engine", "drive",
-    "transmission", "fuel_type", "cylinders", "color", "vehicle_type",
-)  # fmt: skip
-
 
 class RowProblemError(ValueError):
     """A well-formed message whose row cannot be mapped at all; ``reason`` is a short class."""
@@ -109,38 +89,6 @@ class RowProblemError(ValueError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class ImageRef:
-    kind: str  # 'thumbnail' | 'lot_images'
-    url: str
-    storage_key: str  # the URL without its scheme
-
-
-@dataclass(frozen=True, slots=True)
-class MappedRow:
-    lot_external_id: str
-    source_updated_at: dt.datetime | None  # None: unknown, the row cannot be ordered
-    vin: VinReading | None
-    lot: tuple[Any, ...]  # LOT_COLUMNS order
-    vehicle: tuple[Any, ...]  # VEHICLE_ATTRS order
-    sale_date: dt.date | None
-    auction_datetime_utc: dt.datetime | None
-    status: str | None
-    high_bid: Any
-    currency_code: str | None
-    images: tuple[ImageRef, ...]
-    fields_total: int
-    fields_unknown: int
-
-    @property
-    def lot_data(self) -> tuple[Any, ...]:
-        """``lot`` without its key and VIN columns: LOT_DATA_COLUMNS order."""
-        return self.lot[len(LOT_KEY_COLUMNS) :]
-
-
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 # Computed values of a row, appended after its parsed fields (see ``_Plan.lot``).
@@ -306,16 +254,10 @@ def map_row(dialect: str, row: Mapping[str, Any]) -> MappedRow:
     )  # fmt: skip
     get = typed.__getitem__
     return MappedRow(
-        lot_external_id=lot_number,
-        source_updated_at=updated,
-        vin=reading,
         lot=plan.lot(typed),
         vehicle=plan.vehicle(typed),
-        sale_date=sale_day,
-        auction_datetime_utc=when,
-        status=get(at["sale_status"]) if "sale_status" in at else None,
-        high_bid=get(at["high_bid"]) if "high_bid" in at else None,
-        currency_code=get(at["currency_code"]) if "currency_code" in at else None,
+        vin=reading,
+        source_updated_at=updated,
         images=image_refs(
             get(at["image_thumbnail"]) if "image_thumbnail" in at else None,
             get(at["image_url"]) if "image_url" in at else None,

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from consumer.mapping import MappedRow
+from consumer.mapped import MappedRow
 from consumer.records import Inbound
 from feed.contract import (
     RowMeta,

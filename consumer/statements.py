@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from consumer.mapping import LOT_DATA_COLUMNS, VEHICLE_ATTRS
+from consumer.mapped import LOT_DATA_COLUMNS, VEHICLE_ATTRS
 
 
 def load(name: str, **columns: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from consumer.mapping import EPOCH
+from consumer.mapped import EPOCH
 from consumer.prepared import RawRow, Winners
 
 

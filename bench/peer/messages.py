@@ -22,7 +22,8 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from bench.sql_floor import ROW_TOPIC, messages
-from consumer.mapping import LOT_COLUMNS, RowProblemError, map_row
+from consumer.mapped import LOT_COLUMNS
+from consumer.mapping import RowProblemError, map_row
 from feed.contract import H_DIALECT, H_FILE_ID, H_KIND, H_ROW_NO, RowKind, decode_value
 
 END_PREFIX = "~end:"

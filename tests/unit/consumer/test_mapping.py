@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from consumer.mapping import EPOCH, LOT_COLUMNS, VEHICLE_ATTRS, RowProblemError, map_row
+from consumer.mapped import EPOCH, LOT_COLUMNS, VEHICLE_ATTRS
+from consumer.mapping import RowProblemError, map_row
 from tests.unit.consumer.feedrows import GOOD_VIN, member_row
 
 
