@@ -5,7 +5,7 @@ message the database refused (kept as 'malformed', lossless).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from consumer.prepared import (
     DeadLetter,
@@ -18,13 +18,13 @@ from consumer.prepared import (
 )
 from consumer.records import Inbound
 from feed.contract import (
-    H_FILE_ID,
-    H_ROW_NO,
     H_SHA256,
     ContractError,
     RowMeta,
     content_digest,
     decode_value,
+    file_position,
+    header_map,
 )
 
 
@@ -36,15 +36,6 @@ def one_line(error: BaseException | str) -> str:
     return " ".join(str(error).split())[:1000]
 
 
-def _header_meta(message: Inbound) -> tuple[uuid.UUID | None, int | None]:
-    """File id and row number when the headers carry them (for dedup keys of rejects)."""
-    found = dict(message.headers)
-    try:
-        return uuid.UUID(found[H_FILE_ID].decode()), int(found[H_ROW_NO])
-    except (KeyError, ValueError, UnicodeDecodeError):
-        return None, None
-
-
 def parse_error_of(
     message: Inbound,
     reason: str,
@@ -53,10 +44,14 @@ def parse_error_of(
     raw: str | None,
     counts_as_row: bool = False,
     trusted_headers: bool = True,
+    found: Mapping[str, bytes] | None = None,
 ) -> ParseErrorRecord:
+    """``found``: the message's headers by name, when the caller has them already."""
     # Untrusted headers (missing, wrong contract) may repeat another message's file id and
     # row number: such an error is keyed by its position in Kafka, so it cannot be lost.
-    file_id, row_no = _header_meta(message) if trusted_headers else (None, None)
+    file_id, row_no = (None, None)
+    if trusted_headers:
+        file_id, row_no = file_position(header_map(message.headers) if found is None else found)
     known = file_id is not None and row_no is not None
     return ParseErrorRecord(
         dedup_key=f"{file_id}:{row_no}"
@@ -84,13 +79,20 @@ def reject(
     text = f"{type(error).__name__}: {one_line(error)}"
     rows: list[RawRow] = []
     records: list[ParseErrorRecord] = []
+    files: dict[uuid.UUID, FileInfo] = {}
     for m in messages:
-        kept = _refused_row(m, text) if keep_raw else None
+        found = header_map(m.headers)
+        kept = _refused_row(m, found, text) if keep_raw else None
         if kept is not None:
             rows.append(kept)
-        records.append(
-            parse_error_of(m, reason, text, raw=text_of(m.value), counts_as_row=kept is None)
+        record = parse_error_of(
+            m, reason, text, raw=text_of(m.value), counts_as_row=kept is None, found=found
         )
+        records.append(record)
+        # parse_errors.file_id has no FK, but the run of the file must exist to be counted.
+        sha = found.get(H_SHA256)
+        if record.file_id is not None and sha is not None and record.file_id not in files:
+            files[record.file_id] = FileInfo(record.file_id, sha.decode("utf-8", "replace"))
     return PreparedBatch(
         messages=tuple(messages),
         offsets=next_offsets(messages),
@@ -98,7 +100,7 @@ def reject(
         rows=tuple(rows),
         references=tuple(map(reference_of, rows)),
         parse_errors=tuple(records),
-        files=_files_of_rejects(records, messages),
+        files=tuple(files.values()),
     )
 
 
@@ -109,10 +111,10 @@ def lot_of_key(key: bytes | None) -> str | None:
     return text.replace("\x00", "").strip() or None
 
 
-def _refused_row(message: Inbound, error: str) -> RawRow | None:
+def _refused_row(message: Inbound, found: Mapping[str, bytes], error: str) -> RawRow | None:
     """The raw row of a refused row message, when it is one (valid headers, JSON value)."""
     try:
-        meta = RowMeta.from_kafka_headers(message.headers)
+        meta = RowMeta.from_header_map(found)
         decode_value(message.value)
     except ContractError:
         return None
@@ -123,15 +125,3 @@ def _refused_row(message: Inbound, error: str) -> RawRow | None:
         message, meta, message.value.decode("utf-8"), "malformed", lot, error, None,
         digest=content_digest(message.value),
     )  # fmt: skip
-
-
-def _files_of_rejects(
-    records: Sequence[ParseErrorRecord], messages: Sequence[Inbound]
-) -> tuple[FileInfo, ...]:
-    # parse_errors.file_id has no FK, but the run of the file must exist to be counted.
-    files: dict[uuid.UUID, FileInfo] = {}
-    for record, message in zip(records, messages, strict=True):
-        sha = dict(message.headers).get(H_SHA256)
-        if record.file_id is not None and sha is not None and record.file_id not in files:
-            files[record.file_id] = FileInfo(record.file_id, sha.decode("utf-8", "replace"))
-    return tuple(files.values())

@@ -41,9 +41,8 @@ from feed.contract import (
     content_digest,
     decode_value,
     file_event_of,
+    header_map,
 )
-
-_REQUIRED_HEADERS = (H_FILE_ID, H_SHA256, H_ROW_NO, H_DIALECT)
 
 
 class BatchBuilder:
@@ -67,8 +66,9 @@ class BatchBuilder:
         self.rows.append(row)
         self.references.append(reference_of(row))
 
-    def meta(self, found: Mapping[str, bytes], message: Inbound) -> RowMeta:
-        """``RowMeta.from_kafka_headers``, reusing what an earlier row of the file parsed."""
+    def meta(self, found: Mapping[str, bytes]) -> RowMeta:
+        """``RowMeta.from_header_map``, reusing what an earlier row of the file parsed (that
+        row's headers were valid, so only the row number is left to check)."""
         get = found.get  # spelled out: this runs for every row of a batch
         key = (get(H_FILE_ID), get(H_SHA256), get(H_DIALECT), get(H_KIND), get(H_ENCODING),
                get(H_CONTRACT))  # fmt: skip
@@ -76,12 +76,12 @@ class BatchBuilder:
         if known is not None:
             try:
                 row_no = int(found[H_ROW_NO])
-            except ValueError:
-                pass  # from_kafka_headers says what is wrong
+            except (KeyError, ValueError):
+                pass  # from_header_map says what is wrong
             else:
                 return RowMeta(known.file_id, known.sha256, row_no, known.dialect, known.kind,
                                known.encoding, known.contract)  # fmt: skip
-        meta = RowMeta.from_kafka_headers(message.headers)
+        meta = RowMeta.from_header_map(found)
         self._metas[key] = meta
         return meta
 
@@ -134,20 +134,13 @@ class BatchBuilder:
         if reference is not None:
             self.references.append(reference)
             return
-        found = dict(message.headers)
-        missing = [h for h in _REQUIRED_HEADERS if h not in found]
-        if missing:
-            missing_error = ContractError(f"missing {missing}")
-            self.reject(message, "missing_headers", missing_error, trusted_headers=False)
-            return
-        if found.get(H_CONTRACT, b"").decode("utf-8", "replace") != CONTRACT_VERSION:
-            version_error = ContractError("contract version")
-            self.reject(message, "contract_version", version_error, trusted_headers=False)
-            return
+        # The full path: headers read once, checked by the contract (its error names the
+        # reason: missing_headers, contract_version, bad_value), then passed on.
+        found = header_map(message.headers)
         try:
-            meta = self.meta(found, message)
+            meta = self.meta(found)
         except ContractError as exc:
-            self.reject(message, "bad_value", exc, trusted_headers=False)
+            self.reject(message, exc.reason, exc, trusted_headers=False)
             return
         self.touch_file(meta)
         if meta.kind is RowKind.ROW:

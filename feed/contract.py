@@ -52,7 +52,15 @@ KafkaHeaders = Sequence[tuple[str, bytes]]
 
 
 class ContractError(ValueError):
-    """A message does not follow the wire contract; the text says what is missing."""
+    """A message does not follow the wire contract; the text says what is missing.
+
+    ``reason``: the short class a consumer records the message under (missing_headers,
+    contract_version, bad_value). One exception class: dead letters name it as it is.
+    """
+
+    def __init__(self, message: str, reason: str = "bad_value") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class RowKind(enum.StrEnum):
@@ -96,6 +104,21 @@ def header_digest(headers: KafkaHeaders) -> bytes | None:
     return parse_digest(next((value for name, value in headers if name == H_DIGEST), None))
 
 
+def header_map(headers: KafkaHeaders | None) -> dict[str, bytes]:
+    """A message's headers by name (a repeated name: the last one). Built once per message
+    and passed on: every check and reader below takes the mapping."""
+    return dict(headers or ())
+
+
+def file_position(found: Mapping[str, bytes]) -> tuple[uuid.UUID | None, int | None]:
+    """The file id and row number the headers carry, each None when absent or unreadable
+    (what a rejected message is keyed by, whatever else is wrong with it)."""
+    try:
+        return uuid.UUID(found[H_FILE_ID].decode()), int(found[H_ROW_NO])
+    except (KeyError, ValueError, UnicodeDecodeError):
+        return None, None
+
+
 def malformed_key(sha256_hex: str, row_no: int) -> str:
     """Key of a row without a usable lot number: unique, so it is never compacted away."""
     return f"malformed:{sha256_hex[:16]}:{row_no}"
@@ -124,13 +147,20 @@ class RowMeta:
 
     @classmethod
     def from_kafka_headers(cls, headers: KafkaHeaders | None) -> RowMeta:
-        found = dict(headers or ())
+        return cls.from_header_map(header_map(headers))
+
+    @classmethod
+    def from_header_map(cls, found: Mapping[str, bytes]) -> RowMeta:
+        """The row's metadata, or the ``ContractError`` whose ``reason`` classes the message:
+        headers missing, another contract version, a value that does not parse."""
         missing = [h for h in (H_FILE_ID, H_SHA256, H_ROW_NO, H_DIALECT) if h not in found]
         if missing:
-            raise ContractError(f"missing header(s): {', '.join(missing)}")
+            raise ContractError(f"missing header(s): {', '.join(missing)}", "missing_headers")
         contract = found.get(H_CONTRACT, b"").decode("utf-8", "replace")
         if contract != CONTRACT_VERSION:
-            raise ContractError(f"contract version {contract!r}, expected {CONTRACT_VERSION!r}")
+            raise ContractError(
+                f"contract version {contract!r}, expected {CONTRACT_VERSION!r}", "contract_version"
+            )
         try:
             return cls(
                 file_id=uuid.UUID(found[H_FILE_ID].decode()),

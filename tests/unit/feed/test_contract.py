@@ -21,7 +21,9 @@ from feed.contract import (
     encode_malformed,
     encode_row,
     file_id_for,
+    file_position,
     header_digest,
+    header_map,
     parse_digest,
 )
 
@@ -125,3 +127,21 @@ def test_a_digest_header_that_is_not_one_is_ignored() -> None:
     for text in (b"", b"zz" * 16, b"ab" * 15, b"ab" * 17, None):
         assert parse_digest(text) is None
     assert parse_digest(b"AB" * 16) == bytes([0xAB]) * 16
+
+
+def test_header_checks_say_their_reason() -> None:
+    """The consumer records a refused row under the reason the contract's error names."""
+    meta = RowMeta(file_id=file_id_for(SHA), sha256=SHA, row_no=3, dialect="copart-member")
+    found = header_map(meta.kafka_headers())
+    assert RowMeta.from_header_map(found) == meta
+    assert file_position(found) == (meta.file_id, 3)
+    cases = {
+        "missing_headers": {k: v for k, v in found.items() if k != H_ROW_NO},
+        "contract_version": {**found, H_CONTRACT: b"99"},
+        "bad_value": {**found, H_ROW_NO: b"three"},
+    }
+    for reason, headers in cases.items():
+        with pytest.raises(ContractError) as raised:
+            RowMeta.from_header_map(headers)
+        assert raised.value.reason == reason
+    assert file_position(cases["bad_value"]) == (None, None)
