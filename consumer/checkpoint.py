@@ -13,11 +13,11 @@ import contextlib
 import logging
 import time
 
-from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from consumer import errors, streaks
 from consumer.logs import ctx
+from consumer.offsets import BatchOffsets
 from consumer.prepare import content_digests, prepare
 from consumer.prepared import PreparedBatch
 from consumer.records import Inbound
@@ -140,8 +140,7 @@ class Checkpoint:
                 log.info(
                     "batch committed",
                     extra=ctx(
-                        messages=len(messages), seconds=round(seconds, 4),
-                        offsets={f"{t}:{p}": o for (t, p), o in sorted(offsets.items())},
+                        messages=len(messages), seconds=round(seconds, 4), **offsets.describe(),
                     ),
                 )  # fmt: skip
                 return
@@ -177,12 +176,10 @@ class Checkpoint:
             if state.past_deadline():
                 return
 
-    async def kafka_commit(self, offsets: dict[tuple[str, int], int]) -> None:
+    async def kafka_commit(self, offsets: BatchOffsets) -> None:
         """Mirror DB offsets to Kafka for lag tooling only; failures do not matter."""
         consumer = self._state.consumer
-        assigned = consumer.assignment()
-        todo = {TopicPartition(t, p): o for (t, p), o in offsets.items()}
-        todo = {tp: o for tp, o in todo.items() if tp in assigned}
+        todo = offsets.kafka_commit(consumer.assignment())
         if not todo:
             return
         try:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from consumer.prepared import Known, PreparedBatch, next_offsets
+from consumer.offsets import BatchOffsets
+from consumer.prepared import Known, PreparedBatch
 from consumer.records import Inbound
 from consumer.row_builder import BatchBuilder
 from consumer.winners import winners_of
@@ -50,7 +51,7 @@ def prepare(
     mapped = [r.mapped for r in rows if r.mapped is not None]
     return PreparedBatch(
         messages=tuple(messages),
-        offsets=next_offsets(messages),
+        offsets=BatchOffsets.of(messages),
         dead_letters=tuple(builder.dead),
         rows=rows,
         references=tuple(builder.references),

@@ -1,16 +1,17 @@
 """What prepare() makes of one batch: the rows, references, rejects and winners the sink writes
-(types only, no logic but the offsets a batch commits).
+(types only, no logic).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from consumer.mapped import MappedRow
+from consumer.offsets import BatchOffsets
 from consumer.records import Inbound
 from feed.contract import (
     RowMeta,
@@ -111,7 +112,7 @@ class Winners:
 @dataclass(frozen=True)
 class PreparedBatch:
     messages: tuple[Inbound, ...]
-    offsets: dict[tuple[str, int], int]
+    offsets: BatchOffsets
     dead_letters: tuple[DeadLetter, ...] = ()
     rows: tuple[RawRow, ...] = ()
     references: tuple[Reference, ...] = ()  # one per row message of a file, rows included
@@ -126,14 +127,6 @@ class PreparedBatch:
     @property
     def newest_timestamp_ms(self) -> int | None:
         return max((m.timestamp_ms for m in self.messages), default=None)
-
-
-def next_offsets(messages: Sequence[Inbound]) -> dict[tuple[str, int], int]:
-    offsets: dict[tuple[str, int], int] = {}
-    for m in messages:
-        key = (m.topic, m.partition)
-        offsets[key] = max(offsets.get(key, 0), m.offset + 1)
-    return offsets
 
 
 def reference_of(row: RawRow) -> Reference:

@@ -7,13 +7,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 
+from consumer.offsets import BatchOffsets
 from consumer.prepared import (
     DeadLetter,
     FileInfo,
     ParseErrorRecord,
     PreparedBatch,
     RawRow,
-    next_offsets,
     reference_of,
 )
 from consumer.records import Inbound
@@ -95,7 +95,7 @@ def reject(
             files[record.file_id] = FileInfo(record.file_id, sha.decode("utf-8", "replace"))
     return PreparedBatch(
         messages=tuple(messages),
-        offsets=next_offsets(messages),
+        offsets=BatchOffsets.of(messages),
         dead_letters=tuple(DeadLetter(m, reason, type(error).__name__, text) for m in messages),
         rows=tuple(rows),
         references=tuple(map(reference_of, rows)),

@@ -289,10 +289,4 @@ class Sink:
         ]
 
     def _offsets_params(self, batch: PreparedBatch) -> list[Any]:
-        keys = sorted(batch.offsets)
-        return [
-            self._group_id,
-            [t for t, _ in keys],
-            [p for _, p in keys],
-            [batch.offsets[k] for k in keys],
-        ]
+        return [self._group_id, *batch.offsets.db_columns()]

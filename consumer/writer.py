@@ -13,6 +13,7 @@ from consumer import errors
 from consumer.dlq import DeadLetterSender, Delivery, position, stored_of
 from consumer.logs import ctx
 from consumer.metrics import Metrics
+from consumer.offsets import BatchOffsets
 from consumer.prepare import prepare
 from consumer.prepared import PreparedBatch
 from consumer.records import Inbound
@@ -22,7 +23,6 @@ from feed.contract import DEFAULT_MAX_ROW_BYTES
 
 log = logging.getLogger(__name__)
 
-Offsets = dict[tuple[str, int], int]
 Sent = set[tuple[str, int, int]]  # dead letters acked: not re-sent when a batch is retried
 
 
@@ -47,8 +47,8 @@ class BatchWriter:
 
     async def write(
         self, messages: Sequence[Inbound], sent: Sent, prepared: PreparedBatch | None = None
-    ) -> Offsets:
-        """Commit ``messages``; returns the next offsets committed with them."""
+    ) -> BatchOffsets:
+        """Commit ``messages``; returns the offsets committed with them."""
         batch = prepared or prepare(
             messages, row_topic=self._row_topic, files_topic=self._files_topic,
             max_row_bytes=self._max_row_bytes,
@@ -64,9 +64,7 @@ class BatchWriter:
                 )
                 first = await self.write(messages[:mid], sent)
                 second = await self.write(messages[mid:], sent)
-                return {
-                    k: max(first.get(k, 0), second.get(k, 0)) for k in first.keys() | second.keys()
-                }
+                return first.merged(second)
             reason = reject_reason(exc)
             log.warning(
                 "message refused by the database: dead-lettered",
@@ -82,7 +80,7 @@ class BatchWriter:
                 batch = reject(messages, reason=reason, error=exc, keep_raw=False)
                 outcome = await self._sink.write(batch)
         self._record(batch, outcome)
-        return dict(batch.offsets)
+        return batch.offsets
 
     async def _send_dead_letters(self, batch: PreparedBatch, sent: Sent) -> None:
         todo = [d for d in batch.dead_letters if position(d) not in sent]

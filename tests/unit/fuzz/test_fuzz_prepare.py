@@ -20,8 +20,9 @@ from aiokafka.structs import ConsumerRecord
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from consumer.offsets import BatchOffsets
 from consumer.prepare import prepare
-from consumer.prepared import PreparedBatch, next_offsets
+from consumer.prepared import PreparedBatch
 from consumer.records import Inbound, to_inbound
 from consumer.rejects import reject
 from feed.contract import (
@@ -203,7 +204,7 @@ def check(messages: list[Inbound], prepared: PreparedBatch) -> None:
             assert uuid.UUID(orjson.loads(m.value or b"")["file_id"]) in events
             ended.add(id(m))
     assert set(ids) <= ended, "a message neither stored, recorded nor dead-lettered"
-    assert prepared.offsets == next_offsets(messages)
+    assert prepared.offsets == BatchOffsets.of(messages)
     for m in messages:
         assert prepared.offsets[m.topic, m.partition] >= m.offset + 1
     for i in prepared.winners.lots + prepared.winners.sale_events:
