@@ -39,6 +39,13 @@ def prepare(
 ) -> PreparedBatch:  # fmt: skip
     """``known``: contents already applied; their rows are referenced without being decoded."""
     builder = BatchBuilder(known, max_row_bytes)
+    take(builder, messages, row_topic=row_topic, files_topic=files_topic)
+    return finish(builder, messages)
+
+
+def take(builder: BatchBuilder, messages: Sequence[Inbound], *, row_topic: str,
+         files_topic: str) -> None:  # fmt: skip
+    """Add ``messages`` to the batch: ``prepare`` in parts, for a caller that yields between."""
     for message in messages:
         if message.topic == files_topic:
             builder.file_event(message)
@@ -46,6 +53,10 @@ def prepare(
             builder.row(message)
         else:
             builder.reject(message, "bad_value", ContractError(f"unexpected {message.topic!r}"))
+
+
+def finish(builder: BatchBuilder, messages: Sequence[Inbound]) -> PreparedBatch:
+    """The batch ``builder`` holds once every one of ``messages`` was taken."""
     rows = tuple(builder.rows)
     winners, deduped = winners_of(rows)
     mapped = [r.mapped for r in rows if r.mapped is not None]

@@ -40,12 +40,14 @@ class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         async with state.lock:
             state.positions.reset({})
             try:
-                await self._checkpoint.await_inflight()
+                committed = await self._checkpoint.await_inflight()
             except Exception as exc:  # noqa: BLE001 - the next owner re-reads from DB offsets
                 log.warning("in-flight batch failed on revoke", extra=ctx(error=repr(exc)[:200]))
+                committed = False
             state.abandon = False
             messages = state.batcher.take()
-            if messages and not state.past_deadline():
+            # After a batch given up, what was fetched later must not move the offsets past it.
+            if messages and committed and not state.past_deadline():
                 try:
                     await self._checkpoint.flush_once(messages)
                 except Exception as exc:  # noqa: BLE001 - the next owner re-reads from DB offsets

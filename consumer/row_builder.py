@@ -5,6 +5,7 @@ error and dead letter; file events update what the batch knows of their file.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -45,19 +46,29 @@ from feed.contract import (
 )
 
 
+def touch_file(files: dict[uuid.UUID, FileInfo], meta: RowMeta) -> None:
+    """The batch knows the row's file (from its headers) unless a file event said more."""
+    if meta.file_id not in files:
+        files[meta.file_id] = FileInfo(
+            meta.file_id, meta.sha256, dialect=meta.dialect, encoding=meta.encoding
+        )
+
+
 class BatchBuilder:
     """Accumulates one batch; ``prepare`` drives it message by message."""
 
     def __init__(
         self, known: Known | None = None, max_row_bytes: int = DEFAULT_MAX_ROW_BYTES
     ) -> None:
-        self.known = KnownContents(known or {}, self.touch_file)
         self.max_row_bytes = max_row_bytes
         self.rows: list[RawRow] = []
         self.references: list[Reference] = []
         self.parse_errors: list[ParseErrorRecord] = []
         self.dead: list[DeadLetter] = []
         self.files: dict[uuid.UUID, FileInfo] = {}
+        # Bound to the files, not to self: a reference back to the builder would make every
+        # batch a reference cycle, its ~10 objects a row left for the cyclic GC to find.
+        self.known = KnownContents(known or {}, functools.partial(touch_file, self.files))
         # Rows of one file share every header but the row number: parse them (UUID, enum)
         # once per batch and file, not once per row.
         self._metas: dict[tuple[bytes | None, ...], RowMeta] = {}
@@ -103,12 +114,6 @@ class BatchBuilder:
         )
         self.dead_letter(message, reason, error)
 
-    def touch_file(self, meta: RowMeta) -> None:
-        if meta.file_id not in self.files:
-            self.files[meta.file_id] = FileInfo(
-                meta.file_id, meta.sha256, dialect=meta.dialect, encoding=meta.encoding
-            )
-
     def file_event(self, message: Inbound) -> None:
         try:
             data = decode_value(message.value)
@@ -142,7 +147,7 @@ class BatchBuilder:
         except ContractError as exc:
             self.reject(message, exc.reason, exc, trusted_headers=False)
             return
-        self.touch_file(meta)
+        touch_file(self.files, meta)
         if meta.kind is RowKind.ROW:
             reference = self.known.reference_parsed(found, message, meta)
             if reference is not None:

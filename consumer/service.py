@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 from prometheus_client import CollectorRegistry
 
+from consumer import gc_policy
 from consumer.batcher import Batcher
 from consumer.checkpoint import Checkpoint
 from consumer.dlq import DeadLetterSender, ensure_topic
@@ -55,7 +56,6 @@ __all__ = ["FORCED_EXIT_CODE", "CannotConnectError", "Service", "StartupInterrup
 
 log = logging.getLogger(__name__)
 
-_LAG_EVERY_S = 1.0
 # After a second signal each close step (consumer, DLQ producer, pool) gets this long.
 _FORCED_CLOSE_S = 1.0
 FORCED_EXIT_CODE = 130
@@ -81,6 +81,7 @@ class Service:
         self._pool: asyncpg.Pool | None = None
         self._dlq: DeadLetterSender | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._gc_managed = False
 
     @property
     def exit_code(self) -> int:
@@ -147,7 +148,16 @@ class Service:
         consumer.subscribe([s.topic, s.files_topic], listener=self.rebalance)
         await ready("Kafka (consumer group)", consumer.start)
         self.startup.done()
-        self._tasks.append(asyncio.create_task(self.health.housekeeping(pool), name="housekeeping"))
+        if gc_policy.start(s.gc_interval_s):
+            self._gc_managed = True
+            self._tasks.append(
+                asyncio.create_task(gc_policy.collect_every(s.gc_interval_s), name="gc")
+            )
+        writing = lambda: not self.checkpoint.idle()  # noqa: E731
+        self._tasks += [
+            asyncio.create_task(self.health.housekeeping(pool), name="housekeeping"),
+            asyncio.create_task(self.health.watch_lag(writing), name="lag"),
+        ]
 
     def request_exit(self) -> None:
         """Signal handler: the first signal drains, the second one cuts the drain short."""
@@ -228,6 +238,8 @@ class Service:
             except (TimeoutError, Exception):  # noqa: BLE001 - closing must not fail shutdown
                 self._pool.terminate()
         await self.http.stop()
+        if self._gc_managed:
+            gc_policy.stop()
         self.metrics.ready.set(0)
         log.info("consumer stopped", extra=ctx(totals=self.totals()))
 
@@ -258,9 +270,8 @@ class Service:
         return self.state.exit_code
 
     async def _run(self) -> None:
-        """Fetch, batch, hand full batches to the checkpoint; every second, the lag."""
+        """Fetch, batch, hand full batches to the checkpoint (health.py watches the lag)."""
         state, batcher = self.state, self.state.batcher
-        next_lag = 0.0
         while not state.should_exit.is_set():
             fetched = await self.fetch.fetch(batcher.time_left(time.monotonic()), batcher.room())
             async with state.lock:
@@ -270,12 +281,3 @@ class Service:
                 batcher.add(records, time.monotonic())
                 if batcher.due(time.monotonic()):
                     await self.checkpoint.hand_off(batcher.take())
-            if time.monotonic() >= next_lag:
-                next_lag = time.monotonic() + _LAG_EVERY_S
-                caught_up = await self.health.update_lag()
-                if self.health.idle_done(caught_up, writing=not self.checkpoint.idle()):
-                    log.info(
-                        "caught up and idle: exiting",
-                        extra=ctx(idle_s=self.settings.exit_when_idle_s),
-                    )
-                    break

@@ -110,6 +110,9 @@ class Settings:
     # How long start-up waits for PostgreSQL and Kafka before exiting 5 (0: for ever).
     startup_timeout_s: float = field(default=120.0, metadata=env("VINOPS_STARTUP_TIMEOUT_S", float))
     pool_size: int = field(default=4, metadata=env("VINOPS_PG_POOL_SIZE", int))
+    # Seconds between full garbage collections, automatic collection off (gc_policy.py);
+    # 0 keeps Python's allocation-driven collector.
+    gc_interval_s: float = field(default=10.0, metadata=env("VINOPS_GC_INTERVAL_S", float))
     retry_base_s: float = field(default=0.2, metadata=env("VINOPS_RETRY_BASE_S", float))
     retry_cap_s: float = field(default=10.0, metadata=env("VINOPS_RETRY_CAP_S", float))
     # Transient DB outages pause consumption for as long as they last; the group keeps the
@@ -152,6 +155,10 @@ class Settings:
             raise SettingsError("row, files and dead-letter topics must differ")
         if self.pool_size < 1:
             raise SettingsError(f"VINOPS_PG_POOL_SIZE must be >= 1, got {self.pool_size}")
+        if not self.gc_interval_s >= 0:  # also refuses NaN
+            raise SettingsError(
+                f"VINOPS_GC_INTERVAL_S must be >= 0 (0: automatic), got {self.gc_interval_s}"
+            )
         for name, value in (
             ("VINOPS_EXIT_WHEN_IDLE_S", self.exit_when_idle_s),
             ("VINOPS_SHUTDOWN_TIMEOUT_S", self.shutdown_timeout_s),

@@ -35,9 +35,10 @@ class State:
     consumer: Any = None  # AIOKafkaConsumer, set by start()
     sink: Sink | None = None  # set by start()
     writer: BatchWriter | None = None  # set by start()
-    # The batch being written while the next one is fetched and prepared: at most one, and
-    # written strictly in order, so offsets only ever move forward (checkpoint.py).
-    inflight: asyncio.Task[None] | None = None
+    # The newest batch handed to the checkpoint: its task waits for its predecessor's, so
+    # batches are written strictly in order and offsets only ever move forward; awaiting
+    # it awaits every batch in flight (checkpoint.py).
+    inflight: asyncio.Task[bool] | None = None
     exit_deadline: float | None = None  # drain until then once a stop is requested
     abandon: bool = False  # a revoke: a batch stuck in retries gives up
     joined: bool = False  # partitions assigned and positioned (rebalance.py)

@@ -87,6 +87,7 @@ def test_mask_dsn(dsn: str, masked: str) -> None:
         ({**ENV, "VINOPS_STARTUP_TIMEOUT_S": "soon"}, "VINOPS_STARTUP_TIMEOUT_S"),
         ({**ENV, "VINOPS_STARTUP_TIMEOUT_S": "-1"}, "VINOPS_STARTUP_TIMEOUT_S"),
         ({**ENV, "VINOPS_STARTUP_TIMEOUT_S": "nan"}, "VINOPS_STARTUP_TIMEOUT_S"),
+        ({**ENV, "VINOPS_GC_INTERVAL_S": "-1"}, "VINOPS_GC_INTERVAL_S"),
     ],
 )
 def test_bad_settings_fail_with_a_named_error(env: dict[str, str], needle: str) -> None:
@@ -108,6 +109,7 @@ def test_every_setting_is_reachable_from_the_environment() -> None:
         "VINOPS_EXIT_WHEN_IDLE_S": "2.5",
         "VINOPS_SHUTDOWN_TIMEOUT_S": "7",
         "VINOPS_PG_POOL_SIZE": "3",
+        "VINOPS_GC_INTERVAL_S": "0",
         "VINOPS_RETRY_BASE_S": "0.5",
         "VINOPS_RETRY_CAP_S": "4",
         "VINOPS_MAX_POLL_INTERVAL_MS": "90000",
@@ -117,7 +119,7 @@ def test_every_setting_is_reachable_from_the_environment() -> None:
     s = Settings.from_env(env)
     assert (s.consumer_name, s.exit_when_idle_s, s.shutdown_timeout_s) == ("c9", 2.5, 7.0)
     assert (s.pool_size, s.retry_base_s, s.retry_cap_s) == (3, 0.5, 4.0)
-    assert s.max_poll_interval_ms == 90000
+    assert (s.max_poll_interval_ms, s.gc_interval_s) == (90000, 0.0)
     assert s.kafka_security.protocol == "SSL"
     assert s.connect_dsn == ENV["VINOPS_PG_DSN"] + "?sslmode=require"
 
