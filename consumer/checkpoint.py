@@ -47,7 +47,7 @@ class Checkpoint:
         has committed, so at most two are outstanding while the next one is fetched.
 
         Each stage waits on a different resource: the fetch on the broker, prepare() on the
-        CPU (in a thread) and the write mostly on PostgreSQL, so a batch being fetched, one
+        consumer's CPU and the write mostly on PostgreSQL, so a batch being fetched, one
         being prepared and one being written all progress at once. Writes stay strictly in
         order: each batch's flush waits for its predecessor's, and is given up with it.
         """
