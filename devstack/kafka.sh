@@ -94,7 +94,12 @@ kafka_java() { java -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$KAFKA_DIR/l
 kafka_format() {
     [[ -f "$KAFKA_DIR/data/meta.properties" ]] && return 0
     local id
-    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    # Kafka's own Uuid.randomUuid() never starts an id with '-': the storage tool's parser
+    # would read it as an option (1 fresh format in 64 failed here before).
+    id="-"
+    while [[ "$id" == -* ]]; do
+        id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    done
     log "kafka: formatting KRaft storage (cluster id $id)"
     # The SCRAM user goes into the new metadata log: no second JVM needed for it later.
     kafka_java kafka.tools.StorageTool format -t "$id" -c "$KAFKA_PROPS" --ignore-formatted \
