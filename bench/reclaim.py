@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
 import statistics
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
-import orjson
-
 from bench import procs
+from bench.scenarios.common import consumer_cmd, logged_at, publish_cmd
 from bench.stack import (
     ROOT,
-    VENV_BIN,
     Database,
     Stack,
     Topics,
@@ -41,31 +37,19 @@ from bench.stack import (
 _CACHE = ROOT / "bench" / "out"
 
 
-def _times(text: str, msg: str) -> list[float]:
-    out = []
-    for line in text.splitlines():
-        with contextlib.suppress(orjson.JSONDecodeError, KeyError, ValueError, TypeError):
-            record = orjson.loads(line)
-            if record.get("msg") == msg:
-                out.append(datetime.fromisoformat(record["ts"]).timestamp())
-    return out
-
-
 def _assigned_at(proc: procs.Proc) -> float:
     """When the restarted consumer got partitions (aiokafka first reports an empty set)."""
-    for line in proc.stderr.splitlines():
-        with contextlib.suppress(orjson.JSONDecodeError):
-            record = orjson.loads(line)
-            if record.get("msg") == "partitions assigned" and record.get("partitions"):
-                return datetime.fromisoformat(record["ts"]).timestamp()
+    for at, record in logged_at(proc.stderr, "partitions assigned"):
+        if record.get("partitions"):
+            return at
     return float("nan")
 
 
 async def _first_commit(proc: procs.Proc, limit_s: float) -> float:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        if times := _times(proc.stderr, "batch committed"):
-            return times[0]
+        if commits := logged_at(proc.stderr, "batch committed"):
+            return commits[0][0]
         if proc.process.returncode is not None:
             code = proc.process.returncode
             raise RuntimeError(f"consumer exited {code}: {procs.tail(proc.stderr)}")
@@ -100,18 +84,14 @@ async def _measure(
         gen: list[str | Path] = [sys.executable, "-m", "bench.generate", "--rows", str(args.rows)]
         gen += ["--out", feed]
         await (await procs.spawn("reclaim-generate", gen, stack.env())).wait(600)
-    publish: list[str | Path] = [VENV_BIN / "producer", "publish", "--topic", topics.rows,
-               "--files-topic", topics.files, feed]  # fmt: skip
+    publish = publish_cmd(topics, feed)
     if await (await procs.spawn("reclaim-publish", publish, stack.env())).wait(600) != 0:
         raise RuntimeError("publish failed")
     env = stack.env(
-        VINOPS_PG_DSN=db.etl_dsn, VINOPS_LOG_FORMAT="json", VINOPS_METRICS_PORT="0",
-        VINOPS_CONSUMER_NAME="reclaim", **dict(e.split("=", 1) for e in args.env),
+        VINOPS_PG_DSN=db.etl_dsn, VINOPS_CONSUMER_NAME="reclaim",
+        **dict(e.split("=", 1) for e in args.env),
     )  # fmt: skip
-    cmd: list[str | Path] = [
-        VENV_BIN / "consumer", "run", "--topic", topics.rows, "--files-topic", topics.files,
-        "--dlq-topic", topics.dlq, "--group-id", f"reclaim-{topics.rows}",
-    ]  # fmt: skip
+    cmd = consumer_cmd(topics, f"reclaim-{topics.rows}", idle=None)
     proc = await procs.spawn("reclaim-0", cmd, env)
     await _first_commit(proc, 120)
     seconds: list[float] = []

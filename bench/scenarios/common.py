@@ -70,25 +70,31 @@ def consumer_cmd(topics: Topics, group: str, *, idle: float | None = 2.0) -> lis
     return [*cmd, "--exit-when-idle", str(idle)] if idle is not None else cmd
 
 
+def logged_at(log_text: str, msg: str) -> list[tuple[float, dict[str, Any]]]:
+    """(Unix time, record) of every JSON log line of the consumer whose message is ``msg``,
+    in log order."""
+    out: list[tuple[float, dict[str, Any]]] = []
+    needle = f'"{msg}"'
+    for line in log_text.splitlines():
+        if needle not in line:
+            continue
+        with contextlib.suppress(orjson.JSONDecodeError, KeyError, ValueError, TypeError):
+            record = orjson.loads(line)
+            if record.get("msg") == msg:
+                out.append((datetime.fromisoformat(record["ts"]).timestamp(), record))
+    return out
+
+
 def last_commit_time(log_text: str) -> float | None:
     """Unix time of the consumer's last 'batch committed' log line (the COMMIT returned)."""
-    last: float | None = None
-    for line in log_text.splitlines():
-        if '"batch committed"' not in line:
-            continue
-        with contextlib.suppress(orjson.JSONDecodeError, KeyError, ValueError):
-            ts = orjson.loads(line)["ts"]
-            last = datetime.fromisoformat(ts).timestamp()
-    return last
+    commits = logged_at(log_text, "batch committed")
+    return commits[-1][0] if commits else None
 
 
 def first_assignment_time(log_text: str) -> float | None:
     """Unix time of the consumer's first 'partitions assigned' log line."""
-    for line in log_text.splitlines():
-        if '"partitions assigned"' in line:
-            with contextlib.suppress(orjson.JSONDecodeError, KeyError, ValueError):
-                return datetime.fromisoformat(orjson.loads(line)["ts"]).timestamp()
-    return None
+    assignments = logged_at(log_text, "partitions assigned")
+    return assignments[0][0] if assignments else None
 
 
 # The raw layer's shape changes (issue 12: content-addressed, raw.rows becomes the view
