@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from consumer.mapped import LOT_DATA_COLUMNS, LOT_TYPES, VEHICLE_ATTRS, VEHICLE_TYPES
-from consumer.prepared import PreparedBatch, RawRow, Reference
+from consumer.prepared import LayoutKey, PreparedBatch, RawRow, Reference
 
 # Bodies per raw.content_chunks row: PostgreSQL compresses only values over ~2 KB and one
 # row's ~0.7 KB of values is below that; 32 of them compress to ~45% with lz4.
@@ -24,7 +24,7 @@ _BATCH_SPEC: tuple[tuple[str, str], ...] = (
     ("digest", "bytea"), ("content_kind", "text"), ("layout_id", "integer"), ("body", "json"),
     ("chunk_no", "integer"), ("chunk_pos", "smallint"),
     ("vin_raw", "text"), ("vin_normalized", "text"), ("su_real", "timestamptz"),
-    ("fields_total", "smallint"), ("fields_unknown", "smallint"),
+    ("fields_total", "smallint"), ("fields_unknown", "smallint"), ("version", "bytea"),
     ("lot_win", "boolean"), ("veh_win", "boolean"), ("sale_win", "boolean"),
     ("vin_flag", "text"), ("veh_vin_raw", "text"), ("check_digit_ok", "boolean"),
     *((c, VEHICLE_TYPES.get(c, "text")) for c in VEHICLE_ATTRS),
@@ -35,7 +35,7 @@ BATCH_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _BATCH_SPEC)
 _REFS_SPEC: tuple[tuple[str, str], ...] = (
     ("file_id", "uuid"), ("row_no", "integer"), ("kind", "text"), ("lot_external_id", "text"),
     ("digest", "bytea"), ("parse_error", "text"), ("kafka_partition", "integer"),
-    ("kafka_offset", "bigint"),
+    ("kafka_offset", "bigint"), ("observed", "text[]"),
 )  # fmt: skip
 REFS_COLUMNS: tuple[str, ...] = tuple(name for name, _ in _REFS_SPEC)
 assert Reference._fields == REFS_COLUMNS  # noqa: S101 - a Reference is COPYed as it is
@@ -78,7 +78,7 @@ _ROW_NO = operator.itemgetter(1)
 
 
 def batch_records(
-    batch: PreparedBatch, layout_ids: Mapping[tuple[str, ...], int]
+    batch: PreparedBatch, layout_ids: Mapping[LayoutKey, int]
 ) -> list[tuple[Any, ...]]:
     """One tuple per row that brings a new content or a mapped row, in BATCH_COLUMNS order.
 
@@ -114,8 +114,8 @@ def batch_records(
         )  # fmt: skip
         if m is None:
             records.append(
-                (*head, None, None, None, None, None, False, False, False, None, None, None,
-                 *empty_vehicle, *empty_lot)
+                (*head, None, None, None, None, None, None, False, False, False, None, None,
+                 None, *empty_vehicle, *empty_lot)
             )  # fmt: skip
             continue
         reading = m.vin
@@ -127,6 +127,7 @@ def batch_records(
                 m.source_updated_at,
                 m.fields_total,
                 m.fields_unknown,
+                m.version,
                 i in lot_win,
                 i in veh_win,
                 i in sale_win,

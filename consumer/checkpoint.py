@@ -18,8 +18,8 @@ from aiokafka.errors import KafkaError
 from consumer import errors, streaks
 from consumer.logs import ctx
 from consumer.offsets import BatchOffsets
-from consumer.prepare import content_digests, finish, take
-from consumer.prepared import PreparedBatch
+from consumer.prepare import finish, identify, take
+from consumer.prepared import Known, PreparedBatch
 from consumer.records import Inbound
 from consumer.retry import Backoff
 from consumer.row_builder import BatchBuilder
@@ -112,14 +112,14 @@ class Checkpoint:
         then waited for the GIL (up to a switch interval) while prepare() held it.
         """
         s = self._state.settings
-        digests = content_digests(messages, s.topic)
-        known: dict[bytes, tuple[int, int] | None] = {}
+        digests, mismatches = identify(messages, s.topic)
+        known: Known = {}
         if digests and self._state.sink is not None:
             try:
                 known = await self._state.sink.known_contents(digests)
             except errors.IngestError as exc:
                 log.info("known-content look-up failed", extra=ctx(error=str(exc)[:200]))
-        builder = BatchBuilder(known, s.max_row_bytes)
+        builder = BatchBuilder(known, s.max_row_bytes, digest_mismatches=mismatches)
         for start in range(0, len(messages), _PREPARE_SLICE):
             take(builder, messages[start : start + _PREPARE_SLICE], row_topic=s.topic,
                  files_topic=s.files_topic)  # fmt: skip

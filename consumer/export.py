@@ -47,7 +47,7 @@ ORDER BY file_id LIMIT 2
 """
 # LEFT JOIN: a reference whose content is missing is counted, not silently skipped.
 _ROWS = """
-SELECT r.row_no, c.layout_id, c.body
+SELECT r.row_no, r.observed, c.layout_id, c.body
 FROM raw.file_rows r LEFT JOIN raw.v_contents c ON c.digest = r.digest
 WHERE r.file_id = $1 ORDER BY r.row_no
 """
@@ -84,12 +84,12 @@ class Counts:
 class CsvRebuilder:
     """Writes one file's records to ``out`` (a text stream opened with newline='')."""
 
-    def __init__(self, header: Sequence[str], layouts: Mapping[int, Sequence[str]], out: TextIO):
+    def __init__(self, header: Sequence[str], layouts: Mapping[int, StoredLayout], out: TextIO):
         self._keys = message_keys(header)
         self._key_set = frozenset(self._keys)
         self._layouts = layouts
         # Layouts equal to this file's keys (its own, normally): values are written as stored.
-        self._aligned = {i for i, names in layouts.items() if tuple(names) == self._keys}
+        self._aligned = {i for i, lay in layouts.items() if tuple(lay.names) == self._keys}
         self._out = out
         self._csv = csv.writer(out, lineterminator=LINE_END, quoting=csv.QUOTE_MINIMAL)
         self._header = list(header)
@@ -97,8 +97,12 @@ class CsvRebuilder:
     def header(self) -> None:
         self._csv.writerow(self._header)
 
-    def row(self, layout_id: int | None, body: str | None) -> bool:
-        """One physical row from its raw.v_contents (layout_id, body); False when unreadable."""
+    def row(
+        self, layout_id: int | None, body: str | None, row_no: int = 0,
+        observed: Sequence[str] | None = None,
+    ) -> bool:  # fmt: skip
+        """One physical row from its raw.v_contents (layout_id, body) and the observation cells
+        raw.file_rows kept for it (None: its row number); False when unreadable."""
         if body is None:
             return False
         try:
@@ -106,13 +110,19 @@ class CsvRebuilder:
         except orjson.JSONDecodeError:  # valid for PostgreSQL's json, not for orjson
             return False
         if layout_id is not None:
-            names = self._layouts.get(layout_id)
-            if names is None or not isinstance(value, list) or len(value) != len(names):
+            layout = self._layouts.get(layout_id)
+            if layout is None or not isinstance(value, list):
+                return False
+            if layout.observed:
+                value = layout.with_cells(value, observed or (str(row_no),) * len(layout.observed))
+                if value is None:
+                    return False
+            if len(value) != len(layout.names):
                 return False
             if layout_id in self._aligned:
                 self._csv.writerow(value)
                 return True
-            value = dict(zip(names, value, strict=True))
+            value = dict(zip(layout.names, value, strict=True))
         if not isinstance(value, dict):
             return False
         if value.keys() == self._key_set:
@@ -126,6 +136,25 @@ class CsvRebuilder:
         if not raw.endswith(("\n", "\r")):
             self._out.write(LINE_END)
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLayout:
+    """A raw.layouts row: the value's names, and the 1-based positions of those whose values
+    each physical row keeps (observation cells, in the order raw.file_rows.observed holds
+    them), left out of the body."""
+
+    names: tuple[str, ...]
+    observed: tuple[int, ...] = ()
+
+    def with_cells(self, body: list[Any], cells: Sequence[str]) -> list[Any] | None:
+        """The value's cells in name order: the body with the row's cells put back."""
+        if len(cells) != len(self.observed) or len(body) + len(cells) != len(self.names):
+            return None
+        out = list(body)
+        for position, cell in sorted(zip(self.observed, cells, strict=True)):
+            out.insert(position - 1, cell)
+        return out
 
 
 async def find_file(conn: asyncpg.Connection, ref: str) -> SourceFile:
@@ -151,8 +180,8 @@ async def export_rows(conn: asyncpg.Connection, source: SourceFile, out: TextIO)
             "SELECT rows_published FROM raw.csv_files WHERE file_id = $1", source.file_id
         )
         layouts = {
-            int(r["layout_id"]): list(r["names"])
-            for r in await conn.fetch("SELECT layout_id, names FROM raw.layouts")
+            int(r["layout_id"]): StoredLayout(tuple(r["names"]), tuple(r["observed"]))
+            for r in await conn.fetch("SELECT layout_id, names, observed FROM raw.layouts")
         }
         rebuild = CsvRebuilder(source.header, layouts, out)
         rebuild.header()
@@ -161,7 +190,8 @@ async def export_rows(conn: asyncpg.Connection, source: SourceFile, out: TextIO)
         record: Any
         async for record in conn.cursor(_ROWS, source.file_id, prefetch=CHUNK_ROWS):
             stored += 1
-            if rebuild.row(record["layout_id"], record["body"]):
+            if rebuild.row(record["layout_id"], record["body"], record["row_no"],
+                           record["observed"]):  # fmt: skip
                 counts.written += 1
             else:
                 counts.unreadable += 1

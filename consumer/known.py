@@ -4,14 +4,16 @@ unchanged with the stored content's field counts; it is never decoded or mapped.
 
 The hot path of a repeated snapshot: a row in the producer's header order (ROW_HEADERS) is
 checked against its file's template, built once per batch from the first row, so a row costs
-a few tuple look-ups. Anything unusual takes the full path, which says what is wrong.
+a few tuple look-ups. Its digest is the one ``prepare.identify`` computed from the value
+itself: a digest header is never trusted. Anything unusual takes the full path, which says
+what is wrong.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
-from consumer.prepared import Known, Reference
+from consumer.prepared import Known, Reference, per_row_cells
 from consumer.records import Inbound
 from consumer.rejects import lot_of_key
 from feed.contract import (
@@ -23,7 +25,6 @@ from feed.contract import (
     ContractError,
     RowKind,
     RowMeta,
-    parse_digest,
 )
 
 Headers = tuple[tuple[str, bytes], ...]
@@ -73,19 +74,18 @@ class KnownContents:
             row_no = int(row_no_header[1])
         except ValueError:
             return None
-        digest = parse_digest(digest_header[1])
-        if digest is None or not self._applied(digest):
+        digest = message.digest
+        if digest is None or not self._applied(digest, message.observed):
             return None
-        return _reference(meta, row_no, message, digest)
+        return _reference(meta, row_no, message, digest, message.observed)
 
     def reference_parsed(
-        self, found: Mapping[str, bytes], message: Inbound, meta: RowMeta
+        self, message: Inbound, meta: RowMeta, digest: bytes, observed: tuple[str, ...] | None
     ) -> Reference | None:
-        """The same decision for a row whose headers the full path has parsed."""
-        digest = parse_digest(found.get(H_DIGEST))
-        if digest is None or not self._applied(digest):
+        """The same decision for a row whose headers and digest the full path has worked out."""
+        if not self._applied(digest, observed):
             return None
-        return _reference(meta, meta.row_no, message, digest)
+        return _reference(meta, meta.row_no, message, digest, observed)
 
     def _template(self, headers: Headers) -> RowMeta | None:
         if tuple(name for name, _ in headers) != ROW_HEADERS:
@@ -99,21 +99,30 @@ class KnownContents:
         self._on_new_file(meta)
         return meta
 
-    def _applied(self, digest: bytes) -> bool:
-        """True, and counted unchanged, when the content was applied before."""
+    def _applied(self, digest: bytes, observed: tuple[str, ...] | None) -> bool:
+        """True, and counted unchanged, when the content was applied before.
+
+        Stored with cells cut or without must agree with this row: only then are the stored
+        content's bytes this row's value without its observation cells.
+        """
         counts = self._known.get(digest)
-        if counts is None and digest not in self._mapped:
-            return False  # new, or stored but never applied: processed again
-        if counts is not None:
+        if counts is None:
+            if digest not in self._mapped:
+                return False  # new, or stored but never applied: processed again
+        elif counts[2] is not (observed is not None):
+            return False
+        else:
             self.fields_total += counts[0]
             self.fields_unknown += counts[1]
         self.unchanged += 1
         return True
 
 
-def _reference(meta: RowMeta, row_no: int, message: Inbound, digest: bytes) -> Reference:
+def _reference(
+    meta: RowMeta, row_no: int, message: Inbound, digest: bytes, observed: tuple[str, ...] | None
+) -> Reference:
     """The bare reference of an applied row (raw.file_rows' COPY column order)."""
     return _new_reference(
         Reference, (meta.file_id, row_no, "row", lot_of_key(message.key), digest, None,
-                    message.partition, message.offset),
+                    message.partition, message.offset, per_row_cells(observed, row_no)),
     )  # fmt: skip

@@ -10,9 +10,12 @@ from the tuple by its column position.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from feed.vin import VinReading
 
@@ -47,6 +50,18 @@ LOT_TYPES: Mapping[str, str] = {
 }  # fmt: skip
 VEHICLE_TYPES: Mapping[str, str] = {"year": "smallint", "cylinders": "smallint"}
 
+
+def version_of(lot: tuple[Any, ...], vehicle: tuple[Any, ...]) -> bytes:
+    """The digest of a mapped row's values (lot and vehicle tuples), stored as source_digest.
+
+    Last write wins by (source time, this digest): an order of versions that needs no
+    arrival order, and in which two versions that map to the same values are equal, so
+    neither overwrites the other (no write, no updated_at, no change event).
+    """
+    encoded = orjson.dumps((lot, vehicle), default=str)
+    return hashlib.blake2b(encoded, digest_size=16).digest()
+
+
 # A row without a parseable update time sorts as the epoch: any dated version wins over it.
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -77,6 +92,10 @@ class MappedRow:
     images: tuple[ImageRef, ...]
     fields_total: int
     fields_unknown: int
+    # The version's identity among versions of one lot with the same source time: a digest
+    # of everything it maps to (``version_of``). Versions that map alike are one version, so
+    # the upserts write nothing for them, whatever their content digests say.
+    version: bytes = b""
 
     @property
     def lot_data(self) -> tuple[Any, ...]:

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from consumer import values as v
-from consumer.mapped import EPOCH, LOT_COLUMNS, VEHICLE_ATTRS, ImageRef, MappedRow
+from consumer.mapped import (
+    EPOCH,
+    LOT_COLUMNS,
+    VEHICLE_ATTRS,
+    ImageRef,
+    MappedRow,
+    version_of,
+)
 from consumer.zones import auction_utc
 from feed.dialects import DialectError, layout_for
 from feed.vin import read_vin
@@ -253,9 +260,10 @@ def map_row(dialect: str, row: Mapping[str, Any]) -> MappedRow:
         when, has_keys, keys_code, updated or EPOCH, None,
     )  # fmt: skip
     get = typed.__getitem__
+    lot, vehicle = plan.lot(typed), plan.vehicle(typed)
     return MappedRow(
-        lot=plan.lot(typed),
-        vehicle=plan.vehicle(typed),
+        lot=lot,
+        vehicle=vehicle,
         vin=reading,
         source_updated_at=updated,
         images=image_refs(
@@ -264,4 +272,5 @@ def map_row(dialect: str, row: Mapping[str, Any]) -> MappedRow:
         ),
         fields_total=len(plan.fields),
         fields_unknown=unknown,
+        version=version_of(lot, vehicle),
     )

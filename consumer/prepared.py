@@ -17,9 +17,13 @@ from feed.contract import (
     RowMeta,
 )
 
-# Contents the raw layer already stores: digest -> (fields_total, fields_unknown) when the
-# content was applied to the core tables, None when it was not (malformed, refused).
-Known = Mapping[bytes, tuple[int, int] | None]
+# Contents the raw layer already stores: digest -> (fields_total, fields_unknown, cut) when the
+# content was applied to the core tables, None when it was not (malformed, refused). cut: the
+# content was stored with observation cells cut from its value (its layout names them).
+Known = Mapping[bytes, tuple[int, int, bool] | None]
+# A stored layout: the value's keys in order, and the 1-based positions of the keys whose
+# values are observation cells, kept per physical row (raw.file_rows.observed), not in the body.
+LayoutKey = tuple[tuple[str, ...], tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,9 @@ class Reference(NamedTuple):
     parse_error: str | None
     kafka_partition: int
     kafka_offset: int
+    # The observation cells cut from the value; None when none was cut, or when they are
+    # just the row number (the member feed's Id, as a fresh download numbers it).
+    observed: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +84,8 @@ class RawRow:
     parse_error: str | None
     mapped: MappedRow | None
     digest: bytes = b""
-    layout: tuple[str, ...] | None = None  # the value's keys when body is an array of values
+    layout: LayoutKey | None = None  # the value's keys when body is an array of values
+    observed: tuple[str, ...] | None = None  # as Reference.observed
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +131,7 @@ class PreparedBatch:
     fields_total: int = 0
     fields_unknown: int = 0
     unchanged: int = 0  # rows whose content was already applied: referenced, not processed
+    digest_mismatches: int = 0  # rows whose digest header named another content
 
     @property
     def newest_timestamp_ms(self) -> int | None:
@@ -133,4 +142,13 @@ def reference_of(row: RawRow) -> Reference:
     return Reference(
         row.meta.file_id, row.meta.row_no, row.kind, row.lot_external_id, row.digest,
         row.parse_error, row.message.partition, row.message.offset,
+        per_row_cells(row.observed, row.meta.row_no),
     )  # fmt: skip
+
+
+def per_row_cells(observed: tuple[str, ...] | None, row_no: int) -> tuple[str, ...] | None:
+    """What raw.file_rows keeps of a row's observation cells: nothing when they are only its
+    row number (the member feed's Id in a fresh download, the common case)."""
+    if observed is None or (len(observed) == 1 and observed[0] == str(row_no)):
+        return None
+    return observed

@@ -17,6 +17,11 @@ class Inbound:
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
     timestamp_ms: int  # producer CreateTime: publish-to-commit latency and event lag
+    # Set once by prepare.identify, from the value itself (a header is only compared): the
+    # content digest, and the observation cells cut from the value (None: nothing cut).
+    # digest stays None when the producer's header disagreed: such a row takes the full path.
+    digest: bytes | None = None
+    observed: tuple[str, ...] | None = None
 
 
 def to_inbound(record: Any) -> Inbound:

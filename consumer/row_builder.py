@@ -19,6 +19,7 @@ from consumer.prepared import (
     DeadLetter,
     FileInfo,
     Known,
+    LayoutKey,
     ParseErrorRecord,
     RawRow,
     Reference,
@@ -43,6 +44,8 @@ from feed.contract import (
     decode_value,
     file_event_of,
     header_map,
+    observation_cells,
+    row_digest,
 )
 
 
@@ -58,9 +61,11 @@ class BatchBuilder:
     """Accumulates one batch; ``prepare`` drives it message by message."""
 
     def __init__(
-        self, known: Known | None = None, max_row_bytes: int = DEFAULT_MAX_ROW_BYTES
-    ) -> None:
+        self, known: Known | None = None, max_row_bytes: int = DEFAULT_MAX_ROW_BYTES, *,
+        digest_mismatches: int = 0,
+    ) -> None:  # fmt: skip
         self.max_row_bytes = max_row_bytes
+        self.digest_mismatches = digest_mismatches
         self.rows: list[RawRow] = []
         self.references: list[Reference] = []
         self.parse_errors: list[ParseErrorRecord] = []
@@ -148,19 +153,23 @@ class BatchBuilder:
             self.reject(message, exc.reason, exc, trusted_headers=False)
             return
         touch_file(self.files, meta)
-        if meta.kind is RowKind.ROW:
-            reference = self.known.reference_parsed(found, message, meta)
+        value = message.value
+        digest, observed = message.digest, message.observed
+        if meta.kind is RowKind.ROW and value is not None:
+            if digest is None:  # its header disagreed, or it never passed prepare.identify
+                digest, observed = row_digest(value, meta.dialect)
+            reference = self.known.reference_parsed(message, meta, digest, observed)
             if reference is not None:
                 self.references.append(reference)
                 return
-        if message.value is not None and len(message.value) > self.max_row_bytes:
-            self._oversized(message, meta, message.value)
+        if value is not None and len(value) > self.max_row_bytes:
+            self._oversized(message, meta, value)
             return
         try:
-            values = decode_value(message.value)
+            values = decode_value(value)
         except ContractError as exc:
             # Keep the physical row anyway (lossless): its text, wrapped as a JSON object.
-            payload = orjson.dumps({"raw": text_of(message.value), "error": str(exc)}).decode()
+            payload = orjson.dumps({"raw": text_of(value), "error": str(exc)}).decode()
             self._malformed(
                 message,
                 meta,
@@ -170,9 +179,10 @@ class BatchBuilder:
                 dlq_reason="bad_json",
             )
             return
-        payload = message.value.decode("utf-8") if message.value is not None else "{}"
+        assert value is not None  # noqa: S101 - decode_value refuses None
+        payload = value.decode("utf-8")
         original = values
-        if message.value is not None and b"\\u0000" in message.value:
+        if b"\\u0000" in value:
             # PostgreSQL text cannot hold NUL: typed columns drop it (the raw layer keeps the JSON).
             values = {
                 k: c.replace("\x00", "") if isinstance(c, str) else c for k, c in values.items()
@@ -185,6 +195,7 @@ class BatchBuilder:
                 raw=str(values.get("raw", "")),
             )  # fmt: skip
             return
+        assert digest is not None  # noqa: S101 - set above for every row with a value
         try:
             mapped = map_row(meta.dialect, values)
         except RowProblemError as exc:
@@ -197,18 +208,23 @@ class BatchBuilder:
                 dlq_reason="malformed_row",
             )
             return
-        digest = content_digest(message.value or b"")
+        canonical = orjson.dumps(original) == value
+        if observed is not None and not canonical:
+            # Cells are cut only from a value stored as an array of its cells: one written
+            # otherwise is kept whole, as received, and is its own content.
+            digest, observed = content_digest(value), None
         self.known.mapped(digest)
         # Stored but never applied (the database refused it before): only applied now.
         body, layout = (
             (None, None)
             if self.known.stored(digest)
-            else _compact(original, message.value, payload)
-        )
+            else _compact(original, payload, canonical=canonical, cut=observed is not None,
+                          dialect=meta.dialect)
+        )  # fmt: skip
         self.add(
             RawRow(
                 message, meta, body, "row", mapped.lot_external_id, None, mapped,
-                digest=digest, layout=layout,
+                digest=digest, layout=layout, observed=observed,
             )
         )  # fmt: skip
 
@@ -261,10 +277,18 @@ def _reason_of(error: str) -> str:
 
 
 def _compact(
-    values: dict[str, Any], value: bytes | None, payload: str
-) -> tuple[str | None, tuple[str, ...] | None]:
+    values: dict[str, Any], payload: str, *, canonical: bool, cut: bool, dialect: str
+) -> tuple[str, LayoutKey | None]:
     """A row's values as a JSON array aligned with its keys (stored once per layout), when
-    keys and array give back the very same bytes; else the JSON value as received."""
-    if value is not None and orjson.dumps(values) == value:
-        return orjson.dumps(list(values.values())).decode(), tuple(values)
-    return payload, None
+    keys and array give back the very same bytes; else the JSON value as received. Cells cut
+    from the value (``cut``) are left out of the array: each row keeps its own."""
+    if not canonical:
+        return payload, None
+    cells = observation_cells(dialect) if cut else ()
+    keys = tuple(values)
+    if not cells:
+        return orjson.dumps(list(values.values())).decode(), (keys, ())
+    # In the cells' own order: raw.file_rows.observed holds the values in that order.
+    positions = tuple(keys.index(cell) + 1 for cell in cells)
+    body = orjson.dumps([v for key, v in values.items() if key not in cells]).decode()
+    return body, (keys, positions)

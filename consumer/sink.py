@@ -36,7 +36,7 @@ from consumer.batch_table import (
     refs_records,
 )
 from consumer.errors import PG_ERRORS, IngestError, TransientError, translate_pg
-from consumer.prepared import PreparedBatch, Reference
+from consumer.prepared import Known, LayoutKey, PreparedBatch, Reference
 
 
 @dataclass(frozen=True)
@@ -84,10 +84,11 @@ class Sink:
         self._group_id = group_id
         self._consumer = consumer_name
         # Layout rows are never deleted: once resolved, an id holds for the process's life.
-        self._layout_ids: dict[tuple[str, ...], int] = {}
+        self._layout_ids: dict[LayoutKey, int] = {}
 
-    async def known_contents(self, digests: Sequence[bytes]) -> dict[bytes, tuple[int, int] | None]:
-        """Which of ``digests`` are stored: their field counts when applied, else None."""
+    async def known_contents(self, digests: Sequence[bytes]) -> Known:
+        """Which of ``digests`` are stored: their field counts and whether cells were cut from
+        them when applied, else None."""
         if not digests:
             return {}
         try:
@@ -96,8 +97,11 @@ class Sink:
         except PG_ERRORS as exc:
             raise translate_pg(exc) from exc
         assert found is not None  # noqa: S101 - an aggregate returns one row
-        known: dict[bytes, tuple[int, int] | None] = dict.fromkeys(found["refused"])
-        known.update(zip(found["applied"], zip(found["ft"], found["fu"], strict=True), strict=True))
+        known: dict[bytes, tuple[int, int, bool] | None] = dict.fromkeys(found["refused"])
+        known.update(
+            zip(found["applied"], zip(found["ft"], found["fu"], found["cut"], strict=True),
+                strict=True)
+        )  # fmt: skip
         return known
 
     async def _resolve_layouts(self, conn: Any, batch: PreparedBatch) -> None:
@@ -106,7 +110,7 @@ class Sink:
                 continue
             layout_id = None
             for _ in range(3):  # None: a concurrent first insert not yet visible; ask again
-                layout_id = await conn.fetchval(sql.LAYOUT, list(layout))
+                layout_id = await conn.fetchval(sql.LAYOUT, list(layout[0]), list(layout[1]))
                 if layout_id is not None:
                     break
             if layout_id is None:

@@ -21,7 +21,7 @@ def load(name: str, **columns: str) -> str:
 
 
 def _newer(table: str) -> str:
-    """Last write wins: a newer source time, or the same time and a larger content digest (a
+    """Last write wins: a newer source time, or the same time and a larger version digest (a
     rule that needs no arrival order; a version stored before the digest existed sorts lowest)."""
     return (
         f"({table}.source_updated_at, COALESCE({table}.source_digest, ''::bytea))"
@@ -58,6 +58,10 @@ LOTS = load(
     data=", ".join(LOT_DATA),
     description=", ".join(LOT_DESCRIPTION),
     set_data=", ".join(f"{c} = EXCLUDED.{c}" for c in (*LOT_DATA, *LOT_DESCRIPTION)),
+    l_values=", ".join(f"l.{c}" for c in (*LOT_DATA, *LOT_DESCRIPTION)),
+    excluded_values=", ".join(f"EXCLUDED.{c}" for c in (*LOT_DATA, *LOT_DESCRIPTION)),
+    vin_raw_kept="CASE WHEN EXCLUDED.vin IS NULL AND l.vin IS NOT NULL THEN l.vin_raw"
+    " ELSE EXCLUDED.vin_raw END",
     l_newer=_newer("l"),
 )
 SIDE_TABLES = load("side_tables.sql.tmpl", s_newer=_newer("s"))

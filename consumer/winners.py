@@ -1,6 +1,7 @@
 """Which version of each lot, vehicle and sale event a batch applies: last write wins by source
-time, equal times to the larger content digest. PostgreSQL refuses to update one row twice in
-one INSERT ... ON CONFLICT, so only the newest version per key goes to the upserts.
+time, equal times to the larger version digest (``mapped.version_of``). PostgreSQL refuses to
+update one row twice in one INSERT ... ON CONFLICT, so only the newest version per key goes to
+the upserts.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from consumer.prepared import RawRow, Winners
 
 
 def _version(row: RawRow) -> tuple[dt.datetime, bytes]:
-    """Last write wins by source time; equal times go to the larger content digest, a rule
+    """Last write wins by source time; equal times go to the larger version digest, a rule
     that needs no arrival order (and so holds when a known content is skipped)."""
-    updated = row.mapped.source_updated_at if row.mapped is not None else None
-    return (updated or EPOCH, row.digest)
+    if row.mapped is None:
+        return (EPOCH, b"")
+    return (row.mapped.source_updated_at or EPOCH, row.mapped.version)
 
 
 def winners_of(rows: Sequence[RawRow]) -> tuple[Winners, int]:

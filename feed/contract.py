@@ -19,6 +19,8 @@ from typing import Any
 
 import orjson
 
+from feed.dialects import OBSERVATION_CELLS
+
 CONTRACT_VERSION = "1"
 DEFAULT_ROW_TOPIC = "vinops.copart.lots"
 DEFAULT_FILES_TOPIC = "vinops.files"
@@ -72,18 +74,99 @@ def file_id_for(sha256_hex: str) -> uuid.UUID:
     return uuid.uuid5(_FILE_NAMESPACE, sha256_hex.lower())
 
 
-def content_digest(value: bytes) -> bytes:
-    """The raw layer's content address: the first 16 bytes of SHA-256 of the value's bytes.
+def content_digest(content: bytes) -> bytes:
+    """The raw layer's content address: the first 16 bytes of SHA-256 of the content's bytes
+    (``content_of``: the value without its observation cells).
 
     SHA-256 because PostgreSQL computes it natively (migrations and checks need no
     extension) and OpenSSL's is hardware-accelerated; 128 bits keep accidental collisions
     out of reach (~1e-20 at a billion distinct rows) at half the index size.
     """
-    return hashlib.sha256(value).digest()[:DIGEST_BYTES]
+    return hashlib.sha256(content).digest()[:DIGEST_BYTES]
 
 
-def digest_header(value: bytes) -> tuple[str, bytes]:
-    return H_DIGEST, content_digest(value).hex().encode()
+# The JSON member prefix of each observation cell, as the compact JSON of a row value spells
+# it ('"Id":"'), per dialect.
+_CELL_KEYS: dict[str, tuple[tuple[str, bytes], ...]] = {
+    str(dialect): tuple((name, orjson.dumps(name) + b':"') for name in names)
+    for dialect, names in OBSERVATION_CELLS.items()
+}
+_NO_CELLS: tuple[tuple[str, bytes], ...] = ()
+
+
+def observation_cells(dialect: str) -> tuple[str, ...]:
+    return tuple(name for name, _ in _CELL_KEYS.get(dialect, _NO_CELLS))
+
+
+def _cut(value: bytes, key: bytes) -> tuple[bytes, str] | None:
+    """``value`` without the member whose prefix is ``key``, and that member's string."""
+    first = value[:1] == b"{" and value.startswith(key, 1)
+    if first:
+        start, opened = 1, 1 + len(key)
+    else:
+        # In compact JSON ',"' is always structural: a quote inside a string is escaped, and
+        # after a closing quote comes ':' or ',' or '}', never a key's first character.
+        start = value.find(b"," + key)
+        if start < 0:
+            return None
+        opened = start + 1 + len(key)
+    end = opened
+    while True:  # the closing quote: one not escaped by an odd run of backslashes
+        end = value.find(b'"', end)
+        if end < 0:
+            return None
+        inside = value[opened:end]
+        if (len(inside) - len(inside.rstrip(b"\\"))) % 2 == 0:
+            break
+        end += 1
+    text = value[opened:end]
+    try:
+        cell = text.decode() if b"\\" not in text else orjson.loads(b'"' + text + b'"')
+    except (UnicodeDecodeError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(cell, str):
+        return None
+    after = value[end + 1 : end + 2]
+    if first:  # the first member: its comma follows it
+        if after == b",":
+            return b"{" + value[end + 2 :], cell
+        return (b"{" + value[end + 1 :], cell) if after == b"}" else None
+    return (value[:start] + value[end + 1 :], cell) if after in (b",", b"}") else None
+
+
+def content_of(value: bytes, dialect: str) -> tuple[bytes, tuple[str, ...] | None]:
+    """A row value's content (the bytes its identity is computed from) and the observation
+    cells cut out of it, in the dialect's order; None when nothing was cut.
+
+    The rule is on bytes, so producer and consumer apply it without decoding: each cell is
+    cut when it is a string member of the compact JSON object (as ``encode_row`` writes it);
+    when any is not found, nothing is cut and the whole value is the content. Equal contents
+    are then equal values but for the observation cells, whatever wrote them.
+    """
+    keys = _CELL_KEYS.get(dialect, _NO_CELLS)
+    if not keys:
+        return value, None
+    cells: list[str] = []
+    content = value
+    for _, key in keys:
+        found = _cut(content, key)
+        if found is None:
+            return value, None
+        content = found[0]
+        cells.append(found[1])
+    return content, tuple(cells)
+
+
+def row_digest(value: bytes, dialect: str) -> tuple[bytes, tuple[str, ...] | None]:
+    """``content_digest`` of a row value's content, with the cells ``content_of`` cut."""
+    content, cells = content_of(value, dialect)
+    return content_digest(content), cells
+
+
+def digest_header(value: bytes, dialect: str = "") -> tuple[str, bytes]:
+    """The header a producer sends: the digest of the value's content (``row_digest``); a
+    malformed row's value (no dialect given) is its own content."""
+    return H_DIGEST, row_digest(value, dialect)[0].hex().encode()
 
 
 def parse_digest(text: bytes | None) -> bytes | None:

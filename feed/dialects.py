@@ -150,6 +150,16 @@ CAMEL_COLUMNS: Mapping[str, str] = {
     "announcements": "announcements",
 }
 
+# Cells that describe one download of the feed, not the lot (docs/observation-cells.md has the
+# evidence): the member feed's `Id` is a row counter, renumbered whenever a lot is sold or
+# listed; a re-export's `_lastSeenAt` advances on every download. A row's content identity
+# (feed.contract.content_of) leaves them out, so an unchanged lot is recognised whatever they
+# say; the raw layer keeps them per physical row.
+OBSERVATION_CELLS: Mapping[str, tuple[str, ...]] = {
+    Dialect.MEMBER: ("Id",),
+    Dialect.CAMEL: ("_lastSeenAt",),
+}
+
 _COLUMNS: Mapping[Dialect, Mapping[str, str]] = {
     Dialect.MEMBER: MEMBER_COLUMNS,
     Dialect.CAMEL: CAMEL_COLUMNS,

@@ -87,7 +87,7 @@ class MessageBuilder:
             if lot:
                 value = orjson.dumps(dict(zip(self.keys, fields, strict=False)))
                 headers = self._headers(RowKind.ROW, record.encoding, record.row_no)
-                headers.append(digest_header(value))
+                headers.append(digest_header(value, self._meta.dialect))
                 return Message(lot.encode(), value, headers, False)
         return self.malformed(record)
 

@@ -249,6 +249,7 @@ class Publisher:
             for flag in range(4)
         ]
         row_at = [name for name, _ in templates[0]].index(H_ROW_NO)
+        dialect = str(feed.layout.dialect)
         digest_at = len(templates[0]) - 1
 
         async with chunks_of(feed.path, feed.layout, feed.file_id, feed.sha256) as chunks:
@@ -259,7 +260,11 @@ class Publisher:
                     counts.oversized += len(value) > max_row_bytes
                     headers = templates[flag].copy()
                     headers[row_at] = (H_ROW_NO, b"%d" % row_no)
-                    headers[digest_at] = digest_header(value)
+                    # A malformed row's value is its own content; a row's leaves out the
+                    # dialect's observation cells (feed.contract.content_of).
+                    headers[digest_at] = digest_header(
+                        value, "" if flag & MALFORMED_FLAG else dialect
+                    )
                     partition = partitions[partition_index(key, n_partitions)]
                     batch = builders.get(partition)
                     if batch is None:

@@ -1,7 +1,11 @@
 -- Contents already stored; the applied ones ('row') need no decode, mapping or core write.
 -- Arrays, not a row per content: decoded in asyncpg's C code, zipped into a dict in C too.
-SELECT coalesce(array_agg(digest) FILTER (WHERE kind = 'row'), '{}') AS applied,
-       coalesce(array_agg(coalesce(fields_total, 0)) FILTER (WHERE kind = 'row'), '{}') AS ft,
-       coalesce(array_agg(coalesce(fields_unknown, 0)) FILTER (WHERE kind = 'row'), '{}') AS fu,
-       coalesce(array_agg(digest) FILTER (WHERE kind <> 'row'), '{}') AS refused
-FROM raw.contents WHERE digest = ANY($1::bytea[])
+-- cut: the content was stored without its value's observation cells (its layout names them).
+SELECT coalesce(array_agg(c.digest) FILTER (WHERE c.kind = 'row'), '{}') AS applied,
+       coalesce(array_agg(coalesce(c.fields_total, 0)) FILTER (WHERE c.kind = 'row'), '{}') AS ft,
+       coalesce(array_agg(coalesce(c.fields_unknown, 0)) FILTER (WHERE c.kind = 'row'), '{}') AS fu,
+       coalesce(array_agg(coalesce(cardinality(l.observed) > 0, false))
+                FILTER (WHERE c.kind = 'row'), '{}') AS cut,
+       coalesce(array_agg(c.digest) FILTER (WHERE c.kind <> 'row'), '{}') AS refused
+FROM raw.contents c LEFT JOIN raw.layouts l ON l.layout_id = c.layout_id
+WHERE c.digest = ANY($1::bytea[])

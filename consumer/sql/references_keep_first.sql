@@ -2,9 +2,9 @@
 -- first record of a physical row stays. No ORDER BY: they are COPYed sorted by (file_id, row_no).
 WITH ins AS (
   INSERT INTO raw.file_rows (file_id, row_no, kind, lot_external_id, digest, parse_error,
-                             kafka_partition, kafka_offset)
+                             kafka_partition, kafka_offset, observed)
   SELECT file_id, row_no, kind, lot_external_id, digest, parse_error, kafka_partition,
-         kafka_offset
+         kafka_offset, observed
   FROM vinops_refs
   ON CONFLICT (file_id, row_no) DO NOTHING
   RETURNING file_id, kind

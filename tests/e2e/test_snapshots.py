@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from feed.contract import content_digest
+from feed.contract import header_digest
 from producer.feedfile import inspect_file
 from producer.messages import MessageBuilder, is_blank
 from producer.reader import CsvReader
@@ -56,7 +56,9 @@ def digests(path: Path) -> list[bytes]:
     build = MessageBuilder(feed.layout, feed.file_id, feed.sha256).build
     with path.open("rb") as stream:
         return [
-            content_digest(build(r).value) for r in CsvReader(stream).records() if not is_blank(r)
+            digest
+            for r in CsvReader(stream).records()
+            if not is_blank(r) and (digest := header_digest(build(r).headers)) is not None
         ]
 
 

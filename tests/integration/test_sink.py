@@ -16,14 +16,16 @@ from prometheus_client import CollectorRegistry
 
 from consumer import errors
 from consumer.dlq import DeadLetterSender
+from consumer.export import StoredLayout
+from consumer.mapping import map_row
 from consumer.metrics import Metrics
-from consumer.prepare import content_digests, prepare
+from consumer.prepare import identify, prepare
 from consumer.prepared import PreparedBatch
 from consumer.records import Inbound
 from consumer.rejects import reject
 from consumer.sink import BatchOutcome, Sink
 from consumer.writer import BatchWriter
-from feed.contract import content_digest, file_id_for
+from feed.contract import file_id_for
 from tests.databases import FreshDb
 from tests.unit.consumer.feedrows import (
     FILES_TOPIC,
@@ -82,14 +84,19 @@ async def message_value(conn: Any, row_no: int) -> bytes:
     """The message value of a row as the raw layer gives it back (layout + value array)."""
     r = await one(
         conn,
-        "SELECT c.body::text AS body, l.names FROM raw.file_rows f"
+        "SELECT c.body::text AS body, l.names, l.observed, f.observed AS cells FROM raw.file_rows f"
         " JOIN raw.v_contents c ON c.digest = f.digest"
         " LEFT JOIN raw.layouts l ON l.layout_id = c.layout_id WHERE f.row_no = $1",
         row_no,
     )
     if r["names"] is None:
         return str(r["body"]).encode()
-    return orjson.dumps(dict(zip(r["names"], orjson.loads(r["body"]), strict=True)))
+    layout = StoredLayout(tuple(r["names"]), tuple(r["observed"]))
+    values = orjson.loads(r["body"])
+    if layout.observed:
+        values = layout.with_cells(values, r["cells"] or [str(row_no)])
+        assert values is not None
+    return orjson.dumps(dict(zip(layout.names, values, strict=True)))
 
 
 async def dump(pool: asyncpg.Pool) -> dict[str, list[Any]]:
@@ -201,6 +208,11 @@ async def test_lww_newer_then_older_keeps_newer_and_counts_stale(
     assert out.rows == outcome(updated=1)
 
 
+def version(message: Inbound) -> bytes:
+    """The version digest a row maps to (its lot's source_digest when it wins)."""
+    return map_row("copart-member", orjson.loads(message.value or b"")).version
+
+
 async def test_same_lot_twice_in_one_batch_newest_wins(sink: Sink, pool: asyncpg.Pool) -> None:
     newer = member_row("7", "2021-01-02T00:00:00Z", Odometer="200.0")
     older = member_row("7", "2021-01-01T00:00:00Z", Odometer="100.0")
@@ -219,8 +231,8 @@ async def test_same_lot_twice_in_one_batch_newest_wins(sink: Sink, pool: asyncpg
             r[0]: r[1]
             for r in await conn.fetch("SELECT lot_external_id, odometer FROM public.lots")
         }
-    tie_winner = max(messages[2:], key=lambda m: content_digest(m.value or b""))
-    assert got == {"7": 200, "8": 1 if tie_winner is messages[2] else 2}  # ties: larger digest
+    tie_winner = max(messages[2:], key=version)
+    assert got == {"7": 200, "8": 1 if tie_winner is messages[2] else 2}  # ties: larger version
 
 
 @pytest.mark.parametrize("order", [(0, 1), (1, 0)], ids=["a-then-b", "b-then-a"])
@@ -236,14 +248,14 @@ async def test_equal_source_times_end_the_same_in_either_arrival_order(
     msgs = [row_msg(versions[i], file=f"file-{i}", row_no=1, offset=i) for i in (0, 1)]
     for i in order:
         await write(sink, [msgs[i]])
-    best = max(msgs, key=lambda m: content_digest(m.value or b""))
+    best = max(msgs, key=version)
     best_row = orjson.loads(best.value or b"{}")
     async with pool.acquire() as conn:
         lot = await one(conn, "SELECT odometer, status, source_digest FROM public.lots")
     assert (lot["odometer"], lot["status"]) == (
         int(float(best_row["Odometer"])), best_row["Sale Status"]
     )  # fmt: skip
-    assert bytes(lot["source_digest"]) == content_digest(best.value or b"")
+    assert bytes(lot["source_digest"]) == version(best)
 
 
 async def test_replaying_a_batch_changes_nothing(sink: Sink, pool: asyncpg.Pool) -> None:
@@ -398,8 +410,8 @@ async def test_nul_in_a_cell_is_dropped_from_typed_columns_but_kept_raw(
 
 
 async def write_known(sink: Sink, messages: Sequence[Inbound]) -> PreparedBatch:
-    """What the service does: look up the announced digests, then prepare and write."""
-    known = await sink.known_contents(content_digests(messages, ROW_TOPIC))
+    """What the service does: digest every row, look the digests up, then prepare and write."""
+    known = await sink.known_contents(identify(messages, ROW_TOPIC)[0])
     batch = prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
     await sink.write(batch)
     return batch

@@ -19,6 +19,7 @@ from feed.contract import (
     encode_malformed,
     encode_row,
     file_id_for,
+    row_digest,
 )
 from feed.dialects import MEMBER_COLUMNS
 from feed.layouts import MEMBER_2020
@@ -58,6 +59,12 @@ def member_row(lot: str, updated: str = "2020-06-06T07:01:00Z", **cells: str) ->
     return row
 
 
+def digest_of(message: Inbound) -> bytes:
+    """The content digest a consumer computes for a member row message (``Id`` cut out)."""
+    assert message.value is not None
+    return row_digest(message.value, "copart-member")[0]
+
+
 def sha_of(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
@@ -80,7 +87,11 @@ def row_msg(
     key = values.get("Lot number", "") if isinstance(values, Mapping) else ""
     return Inbound(
         topic=ROW_TOPIC, partition=partition, offset=offset, key=str(key).encode(), value=value,
-        headers=(*meta.kafka_headers(), digest_header(value)) if headers is None else headers,
+        headers=(
+            (*meta.kafka_headers(), digest_header(value, dialect if kind is RowKind.ROW else ""))
+            if headers is None
+            else headers
+        ),
         timestamp_ms=timestamp_ms + offset,
     )  # fmt: skip
 

@@ -7,7 +7,7 @@ import io
 
 import orjson
 
-from consumer.export import Counts, CsvRebuilder
+from consumer.export import Counts, CsvRebuilder, StoredLayout
 from feed.contract import encode_malformed
 from producer.messages import message_keys
 from producer.reader import CsvReader
@@ -19,7 +19,7 @@ LAYOUT = 7
 
 def rebuild(*bodies: tuple[int | None, str | None]) -> tuple[str, list[bool]]:
     out = io.StringIO(newline="")
-    writer = CsvRebuilder(HEADER, {LAYOUT: KEYS}, out)
+    writer = CsvRebuilder(HEADER, {LAYOUT: StoredLayout(KEYS)}, out)
     writer.header()
     return out.getvalue(), [writer.row(layout, body) for layout, body in bodies]
 
@@ -38,7 +38,7 @@ def as_object(*cells: str) -> tuple[None, str]:
 
 def written(*bodies: tuple[int | None, str | None]) -> str:
     out = io.StringIO(newline="")
-    writer = CsvRebuilder(HEADER, {LAYOUT: KEYS}, out)
+    writer = CsvRebuilder(HEADER, {LAYOUT: StoredLayout(KEYS)}, out)
     writer.header()
     assert all(writer.row(layout, body) for layout, body in bodies)
     return out.getvalue()
@@ -58,7 +58,7 @@ def test_object_keys_out_of_order_are_put_in_header_order() -> None:
 
 def test_array_of_another_layout_is_mapped_by_name() -> None:
     out = io.StringIO(newline="")
-    writer = CsvRebuilder(HEADER, {3: ("Make", "Lot number", "Note", "Note#2")}, out)
+    writer = CsvRebuilder(HEADER, {3: StoredLayout(("Make", "Lot number", "Note", "Note#2"))}, out)
     assert writer.row(3, orjson.dumps(["KIA", "2", "c", "d"]).decode())
     assert records(out.getvalue()) == [["2", "KIA", "c", "d"]]
 
@@ -118,3 +118,23 @@ def test_counts_report_missing_and_unknown_completeness() -> None:
     assert Counts(written=5).problems() == [
         "the file's publication never completed: completeness unknown"
     ]
+
+
+def test_observation_cells_are_put_back_where_the_layout_names_them() -> None:
+    # The member feed's Id is kept per row, not in the body: NULL means the row number.
+    header = ["Id", "Lot number", "Make"]
+    out = io.StringIO(newline="")
+    writer = CsvRebuilder(header, {5: StoredLayout(("Id", "Lot number", "Make"), (1,))}, out)
+    body = orjson.dumps(["7", "FORD"]).decode()
+    assert writer.row(5, body, 12, None)
+    assert writer.row(5, body, 13, ["40"])
+    assert not writer.row(5, body, 14, ["1", "2"])  # more cells than the layout keeps
+    assert records(out.getvalue()) == [["12", "7", "FORD"], ["40", "7", "FORD"]]
+
+
+def test_a_cell_in_the_middle_is_put_back_in_its_place() -> None:
+    header = ["a", "_lastSeenAt", "b"]
+    out = io.StringIO(newline="")
+    writer = CsvRebuilder(header, {2: StoredLayout(tuple(header), (2,))}, out)
+    assert writer.row(2, orjson.dumps(["x", "y"]).decode(), 1, ["2026-07-10 22:31:14.704"])
+    assert records(out.getvalue()) == [["x", "2026-07-10 22:31:14.704", "y"]]

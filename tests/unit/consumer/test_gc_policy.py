@@ -10,11 +10,11 @@ import pytest
 
 from consumer import gc_policy
 from consumer.prepare import prepare
-from feed.contract import content_digest
 from tests.unit.consumer.feedrows import (
     FILES_TOPIC,
     ROW_TOPIC,
     completed_msg,
+    digest_of,
     malformed_msg,
     member_row,
     row_msg,
@@ -48,7 +48,7 @@ def test_a_prepared_batch_is_freed_by_reference_counting_alone() -> None:
         row_msg(member_row("3"), row_no=7, offset=6, headers=()),  # refused: no headers
         completed_msg(rows=6, offset=7),
     ]
-    known = {content_digest(known_row.value): (49, 0)}
+    known = {digest_of(known_row): (49, 0, True)}
     prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)  # warm caches
     gc.collect()
 

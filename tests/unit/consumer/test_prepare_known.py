@@ -7,15 +7,16 @@ import dataclasses
 from consumer.prepare import prepare
 from consumer.prepared import PreparedBatch
 from consumer.records import Inbound
-from feed.contract import H_CONTRACT, H_DIGEST, H_FILE_ID, H_ROW_NO, content_digest, digest_header
-from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC, member_row, row_msg
+from feed.contract import H_CONTRACT, H_DIGEST, H_FILE_ID, H_ROW_NO, digest_header
+from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC, digest_of, member_row, row_msg
 
 
 def with_digest(message: Inbound) -> Inbound:
     """The message as the producer sends it: with its content digest header (once)."""
     assert message.value is not None
     return dataclasses.replace(
-        message, headers=(*without_digest(message).headers, digest_header(message.value))
+        message,
+        headers=(*without_digest(message).headers, digest_header(message.value, "copart-member")),
     )
 
 
@@ -26,7 +27,7 @@ def without_digest(message: Inbound) -> Inbound:
 
 
 def run(
-    *messages: Inbound, known: dict[bytes, tuple[int, int] | None] | None = None
+    *messages: Inbound, known: dict[bytes, tuple[int, int, bool] | None] | None = None
 ) -> PreparedBatch:
     return prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
 
@@ -34,8 +35,8 @@ def run(
 def test_a_known_content_is_referenced_with_its_stored_field_counts() -> None:
     message = with_digest(row_msg(member_row("7"), row_no=3, offset=0))
     assert message.value is not None
-    digest = content_digest(message.value)
-    batch = run(message, known={digest: (48, 5)})
+    digest = digest_of(message)
+    batch = run(message, known={digest: (48, 5, True)})
     assert batch.rows == ()  # nothing decoded, mapped or stored again
     (ref,) = batch.references
     assert (ref.kind, ref.digest, ref.parse_error) == ("row", digest, None)
@@ -55,12 +56,13 @@ def test_a_content_repeated_in_one_batch_is_mapped_once() -> None:
     assert batch.unchanged == 1
 
 
-def test_without_the_header_a_known_content_is_processed_in_full() -> None:
+def test_without_the_header_a_known_content_is_still_recognised() -> None:
+    # The consumer computes every digest from the value: the header is only a hint.
     message = without_digest(row_msg(member_row("7"), row_no=3, offset=0))
-    assert message.value is not None
-    batch = run(message, known={content_digest(message.value): (48, 5)})
-    assert batch.rows[0].mapped is not None
-    assert batch.unchanged == 0
+    batch = run(message, known={digest_of(message): (48, 5, True)})
+    assert batch.rows == ()
+    assert [r.digest for r in batch.references] == [digest_of(message)]
+    assert batch.unchanged == 1
 
 
 def test_a_referenced_row_names_its_lot_as_a_mapped_row_does() -> None:
@@ -69,7 +71,7 @@ def test_a_referenced_row_names_its_lot_as_a_mapped_row_does() -> None:
     mapped = run(with_digest(row_msg(cells, row_no=1, offset=0))).rows[0]
     message = with_digest(row_msg(cells, row_no=2, offset=1))
     assert message.value is not None
-    referenced = run(message, known={content_digest(message.value): (48, 0)}).references[0]
+    referenced = run(message, known={digest_of(message): (48, 0, True)}).references[0]
     assert mapped.mapped is not None
     assert referenced.lot_external_id == mapped.lot_external_id == "123"
 
@@ -78,7 +80,7 @@ def test_headers_out_of_the_producers_order_still_reference_a_known_content() ->
     message = with_digest(row_msg(member_row("7"), row_no=3, offset=0))
     assert message.value is not None
     shuffled = dataclasses.replace(message, headers=tuple(reversed(message.headers)))
-    batch = run(shuffled, known={content_digest(message.value): (48, 5)})
+    batch = run(shuffled, known={digest_of(message): (48, 5, True)})
     assert batch.rows == ()
     assert [(r.lot_external_id, r.row_no) for r in batch.references] == [("7", 3)]
     assert batch.unchanged == 1
@@ -87,7 +89,7 @@ def test_headers_out_of_the_producers_order_still_reference_a_known_content() ->
 def test_a_known_content_with_a_wrong_header_value_is_refused_not_referenced() -> None:
     message = with_digest(row_msg(member_row("7"), row_no=3, offset=0))
     assert message.value is not None
-    known: dict[bytes, tuple[int, int] | None] = {content_digest(message.value): (48, 5)}
+    known: dict[bytes, tuple[int, int, bool] | None] = {digest_of(message): (48, 5, True)}
     for name, value in ((H_CONTRACT, b"v0"), (H_FILE_ID, b"not-a-uuid"), (H_ROW_NO, b"x")):
         broken = dataclasses.replace(
             message, headers=tuple((n, value if n == name else v) for n, v in message.headers)
@@ -103,6 +105,6 @@ def test_a_row_of_a_second_file_is_referenced_under_its_own_file() -> None:
     one = with_digest(row_msg(member_row("7"), row_no=1, offset=0, file="a"))
     two = with_digest(row_msg(member_row("7"), row_no=1, offset=1, file="b"))
     assert one.value is not None
-    batch = run(one, two, known={content_digest(one.value): (48, 5)})
+    batch = run(one, two, known={digest_of(one): (48, 5, True)})
     assert len({r.file_id for r in batch.references}) == 2
     assert {f.file_id for f in batch.files} == {r.file_id for r in batch.references}

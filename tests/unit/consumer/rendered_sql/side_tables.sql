@@ -2,7 +2,7 @@ WITH se AS (
   INSERT INTO public.sale_events AS s (lot_id, vin, sale_date, auction_datetime_utc, status,
                                        final_bid, currency_code, source_updated_at, source_digest)
   SELECT l.id, b.vin_normalized, b.sale_date, b.auction_datetime_utc, b.status, b.high_bid,
-         b.currency_code, b.source_updated_at, b.digest
+         b.currency_code, b.source_updated_at, b.version
   FROM vinops_batch b
   CROSS JOIN LATERAL (SELECT id FROM public.lots WHERE lot_external_id = b.lot_external_id
                       OFFSET 0) l

@@ -1,0 +1,168 @@
+"""The real feed's shape end to end: the next download of a full snapshot renumbers the member
+feed's row counter (`Id`) or advances a re-export's `_lastSeenAt` on every row, lots are sold
+(rows gone) and listed (rows inserted). Only the changed and new lots are written; every other
+row is an unchanged content, referenced; both downloads export back cell for cell."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import io
+import random
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from producer.reader import CsvReader
+from tests.e2e.harness import ROOT, Harness, count, fetch
+from tests.rawfiles import assert_same_cells
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+SAMPLES = ROOT / "samples"
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    sample: str
+    lot: str
+    updated: str
+    bid: str
+    counter: str  # the observation cell the next download rewrites on every row
+
+
+MEMBER = Dialect(
+    "copart-sample.csv", "Lot number", "Last Updated Time", "High Bid =non-vix,Sealed=Vix", "Id"
+)
+CAMEL = Dialect("copart-sample-camel.csv", "lotId", "updatedAt", "highBid", "_lastSeenAt")
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    path: Path
+    rows: int
+    sold: frozenset[str] = frozenset()
+    listed: frozenset[str] = frozenset()
+    changed: frozenset[str] = frozenset()
+
+
+def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def _observe(dialect: Dialect, header: list[str], rows: list[list[str]], seen: str) -> None:
+    """What a download does to the observation cell: a fresh row counter, or its own time."""
+    at = header.index(dialect.counter)
+    for n, row in enumerate(rows, 1):
+        row[at] = str(n) if dialect is MEMBER else seen
+
+
+def downloads(dialect: Dialect, directory: Path, seed: int) -> tuple[Download, Download]:
+    """Two downloads of one feed: the sample's well-formed rows, then the same feed after 2
+    lots were sold, 2 listed at random places and 3 changed, the counter cell rewritten."""
+    reader = CsvReader(io.BytesIO((SAMPLES / dialect.sample).read_bytes()))
+    header = list(reader.header or [])
+    rows = [r.fields for r in reader.records() if r.error is None and len(r.fields) == len(header)]
+    lot_at, updated_at, bid_at = (
+        header.index(c) for c in (dialect.lot, dialect.updated, dialect.bid)
+    )
+    rows = [row for row in rows if row[lot_at].strip()]
+    _observe(dialect, header, rows, "2026-07-10 22:31:14.704")
+    first = Download(directory / f"1-{dialect.sample}", len(rows))
+    _write(first.path, header, rows)
+
+    rng = random.Random(seed)
+    once = [lot for lot in {r[lot_at] for r in rows} if sum(r[lot_at] == lot for r in rows) == 1]
+    picked = rng.sample(sorted(once), 5)
+    sold, changed = set(picked[:2]), set(picked[2:])
+    after = [list(r) for r in rows if r[lot_at] not in sold]
+    for row in after:
+        if row[lot_at] in changed:
+            later = "2031-01-01T00:00:00Z" if dialect is MEMBER else "2031-01-01 00:00:00.000"
+            row[updated_at] = later
+            row[bid_at] = "1234.0"
+    listed: set[str] = set()
+    for n in range(2):
+        row = list(rng.choice(after))
+        row[lot_at] = str(90000000 + n)
+        listed.add(row[lot_at])
+        after.insert(rng.randrange(len(after) + 1), row)
+    _observe(dialect, header, after, "2026-07-11 06:02:51.117")
+    second = Download(directory / f"2-{dialect.sample}", len(after), frozenset(sold),
+                      frozenset(listed), frozenset(changed))  # fmt: skip
+    _write(second.path, header, after)
+    return first, second
+
+
+async def _lots(dsn: str) -> dict[str, tuple[datetime, object]]:
+    rows = await fetch(dsn, "SELECT lot_external_id, updated_at, high_bid FROM public.lots")
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _export(harness: Harness, path: Path) -> bytes:
+    done = subprocess.run(
+        [sys.executable, "-m", "consumer", "export-raw", sha256_of(path)],
+        cwd=ROOT, env=harness.env(), capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, b""), path.name
+    return done.stdout
+
+
+@pytest.mark.parametrize("dialect", [MEMBER, CAMEL], ids=["member-Id", "camel-_lastSeenAt"])
+async def test_a_renumbered_download_writes_only_its_changed_and_new_lots(
+    harness: Harness, tmp_path: Path, dialect: Dialect
+) -> None:
+    first, second = downloads(dialect, tmp_path, seed=29)
+    dsn = harness.admin_dsn
+    harness.publish([first.path])
+    assert harness.consume()["inserted"] > 0
+    before = await _lots(dsn)
+    contents = await count(dsn, "SELECT count(*) FROM raw.contents")
+
+    harness.publish([second.path])
+    totals = harness.consume()
+    after = await _lots(dsn)
+
+    unchanged_rows = second.rows - len(second.changed) - len(second.listed)
+    assert totals["unchanged_content"] == unchanged_rows
+    assert (totals["inserted"], totals["updated"]) == (len(second.listed), len(second.changed))
+    assert set(after) == set(before) | second.listed
+    for lot, (updated_at, bid) in before.items():
+        if lot in second.changed:
+            assert (updated_at, bid) != after[lot], lot
+        else:  # sold lots are not removed by a partial file; the rest are untouched
+            assert (updated_at, bid) == after[lot], lot
+    # One new content per changed or listed row; the renumbered rest is stored once.
+    added = await count(dsn, "SELECT count(*) FROM raw.contents") - contents
+    assert added == len(second.changed) + len(second.listed)
+    # The counter is kept per physical row: nothing for a member row numbered as it stands.
+    kept = await count(dsn, "SELECT count(*) FROM raw.file_rows WHERE observed IS NOT NULL")
+    assert kept == (0 if dialect is MEMBER else first.rows + second.rows)
+
+    for download in (first, second):
+        exported = await asyncio.to_thread(_export, harness, download.path)
+        assert_same_cells(download.path.read_bytes(), exported, set())
+    # raw.v_rows gives each row its own counter back.
+    cells = await fetch(
+        dsn,
+        "SELECT r.row_no, r.payload ->> $1 AS cell FROM raw.v_rows r "
+        "JOIN raw.csv_files f USING (file_id) WHERE f.path = $2 ORDER BY r.row_no",
+        dialect.counter, str(second.path),
+    )  # fmt: skip
+    if dialect is MEMBER:
+        assert [c["cell"] for c in cells] == [str(c["row_no"]) for c in cells]
+    else:
+        assert {c["cell"] for c in cells} == {"2026-07-11 06:02:51.117"}
