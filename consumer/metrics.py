@@ -73,6 +73,11 @@ class Metrics:
             "vinops_rows_unchanged",
             "Rows whose content was already applied: referenced in the raw layer, not processed",
         )
+        self.digest_mismatches = counter(
+            "vinops_digest_mismatches",
+            "Row messages whose digest header named another content than their value holds"
+            " (processed in full, never skipped on the header's word)",
+        )
         self.dead_letters_incomplete = counter(
             "vinops_dead_letters_incomplete",
             "Dead letters not sent in full (the database keeps the message)",

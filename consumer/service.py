@@ -255,6 +255,7 @@ class Service:
             for o in ("inserted", "updated", "unchanged", "stale")
         }
         out["unchanged_content"] = int(get("vinops_rows_unchanged_total") or 0)
+        out["digest_mismatches"] = int(get("vinops_digest_mismatches_total") or 0)
         out["commits"] = int(get("vinops_commits_total") or 0)
         for delivery in ("truncated", "unsent"):
             out[f"dead_letters_{delivery}"] = int(

@@ -119,6 +119,12 @@ class BatchWriter:
         m = self._metrics
         m.record_outcome(outcome)
         m.rows_unchanged.inc(batch.unchanged)
+        if batch.digest_mismatches:
+            m.digest_mismatches.inc(batch.digest_mismatches)
+            log.warning(
+                "digest header disagrees with the value: rows processed in full",
+                extra=ctx(rows=batch.digest_mismatches, offsets=str(batch.offsets)[:200]),
+            )
         m.commits.inc()
         m.last_commit.set(now)
         if outcome.newest_timestamp_ms is not None:

@@ -132,7 +132,9 @@ def throughput_panels() -> list[Json]:
                 "Rows applied to public.lots per second: inserted, updated, unchanged (same "
                 "data) and stale (older source_updated_at than stored, skipped); and rows "
                 "whose whole content was already applied (a repeated snapshot's unchanged "
-                "rows): only referenced in the raw layer, never decoded or written again."
+                "rows): only referenced in the raw layer, never decoded or written again; and "
+                "rows whose digest header named another content than their value (a producer "
+                "bug or a replayed tool): never skipped on the header's word."
             ),
             targets=[
                 target(
@@ -144,6 +146,11 @@ def throughput_panels() -> list[Json]:
                     "B",
                     f"sum({rate('vinops_rows_unchanged_total')})",
                     "unchanged content (skipped)",
+                ),
+                target(
+                    "C",
+                    f"sum({rate('vinops_digest_mismatches_total')})",
+                    "digest header disagreed (processed in full)",
                 ),
             ],
             unit="ops",

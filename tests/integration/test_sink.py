@@ -25,7 +25,7 @@ from consumer.records import Inbound
 from consumer.rejects import reject
 from consumer.sink import BatchOutcome, Sink
 from consumer.writer import BatchWriter
-from feed.contract import file_id_for
+from feed.contract import H_DIGEST, file_id_for
 from tests.databases import FreshDb
 from tests.unit.consumer.feedrows import (
     FILES_TOPIC,
@@ -33,6 +33,7 @@ from tests.unit.consumer.feedrows import (
     ROW_TOPIC,
     aborted_msg,
     completed_msg,
+    digest_of,
     malformed_msg,
     member_row,
     row_msg,
@@ -80,14 +81,16 @@ async def one(conn: Any, sql: str, *args: object) -> asyncpg.Record:
     return record
 
 
-async def message_value(conn: Any, row_no: int) -> bytes:
+async def message_value(conn: Any, row_no: int, file: str | None = None) -> bytes:
     """The message value of a row as the raw layer gives it back (layout + value array)."""
     r = await one(
         conn,
         "SELECT c.body::text AS body, l.names, l.observed, f.observed AS cells FROM raw.file_rows f"
         " JOIN raw.v_contents c ON c.digest = f.digest"
-        " LEFT JOIN raw.layouts l ON l.layout_id = c.layout_id WHERE f.row_no = $1",
+        " LEFT JOIN raw.layouts l ON l.layout_id = c.layout_id"
+        " WHERE f.row_no = $1 AND ($2::uuid IS NULL OR f.file_id = $2)",
         row_no,
+        None if file is None else file_id_for(sha_of(file)),
     )
     if r["names"] is None:
         return str(r["body"]).encode()
@@ -525,3 +528,52 @@ async def test_references_partly_recorded_keep_the_first_and_count_only_the_new(
         assert [(r[0], r[1]) for r in offsets] == [(1, 0), (2, 1), (3, 2)]
         run = await one(conn, "SELECT rows_processed, status FROM audit.etl_runs")
     assert (run["rows_processed"], run["status"]) == (3, "completed")
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)], ids=["a-then-b", "b-then-a"])
+async def test_a_version_that_maps_to_the_stored_values_writes_nothing(
+    sink: Sink, pool: asyncpg.Pool, order: tuple[int, int]
+) -> None:
+    # Two contents (they differ in a cell nothing maps) with one source time: whichever has
+    # the larger content digest, the second changes no row of any core table.
+    versions = [
+        member_row("96", "2021-04-01T00:00:00Z", **{"Day of Week": day})
+        for day in ("MONDAY", "FRIDAY")
+    ]
+    msgs = [row_msg(versions[i], file=f"alike-{i}", row_no=1, offset=i) for i in (0, 1)]
+    assert digest_of(msgs[0]) != digest_of(msgs[1])
+    assert version(msgs[0]) == version(msgs[1])
+    core = (
+        "SELECT (SELECT array_agg(xmin::text || updated_at::text) FROM public.lots)"
+        " || (SELECT array_agg(xmin::text || updated_at::text) FROM public.vehicles)"
+        " || (SELECT array_agg(xmin::text || updated_at::text) FROM public.sale_events)"
+    )
+    first = await write(sink, [msgs[order[0]]])
+    assert first.rows == outcome(inserted=1)
+    async with pool.acquire() as conn:
+        before = await conn.fetchval(core)
+    second = await write(sink, [msgs[order[1]]])
+    assert second.rows == outcome(unchanged=1)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval(core) == before
+
+
+async def test_a_digest_header_naming_another_content_is_not_trusted(
+    sink: Sink, pool: asyncpg.Pool
+) -> None:
+    seven = row_msg(member_row("7"), file="honest", row_no=1, offset=0)
+    await write_known(sink, [seven])
+    # Lot 8's row announces lot 7's (applied) content: the consumer hashes the value itself.
+    eight = row_msg(member_row("8"), file="liar", row_no=1, offset=1)
+    lying = dataclasses.replace(
+        eight,
+        headers=(*eight.headers[:-1], (H_DIGEST, digest_of(seven).hex().encode())),
+    )
+    batch = await write_known(sink, [lying])
+    assert (batch.digest_mismatches, batch.unchanged) == (1, 0)
+    async with pool.acquire() as conn:
+        lots = {r[0] for r in await conn.fetch("SELECT lot_external_id FROM public.lots")}
+        stored = await conn.fetchval("SELECT digest FROM raw.file_rows WHERE lot_external_id = '8'")
+        assert await message_value(conn, 1, file="liar") == eight.value
+    assert lots == {"7", "8"}
+    assert bytes(stored) == digest_of(eight)

@@ -108,3 +108,27 @@ def test_a_row_of_a_second_file_is_referenced_under_its_own_file() -> None:
     batch = run(one, two, known={digest_of(one): (48, 5, True)})
     assert len({r.file_id for r in batch.references}) == 2
     assert {f.file_id for f in batch.files} == {r.file_id for r in batch.references}
+
+
+def test_a_digest_header_that_names_another_content_is_never_trusted() -> None:
+    seven = row_msg(member_row("7"), row_no=1, offset=0)
+    eight = row_msg(member_row("8"), row_no=2, offset=1)
+    lying = dataclasses.replace(
+        eight, headers=(*without_digest(eight).headers, (H_DIGEST, digest_of(seven).hex().encode()))
+    )
+    batch = run(lying, known={digest_of(seven): (48, 5, True)})
+    (row,) = batch.rows  # lot 8 is mapped and applied, never referenced as lot 7
+    assert row.mapped is not None
+    assert (row.lot_external_id, row.digest) == ("8", digest_of(eight))
+    assert (batch.unchanged, batch.digest_mismatches) == (0, 1)
+
+
+def test_an_honest_header_and_a_renumbered_row_share_one_content() -> None:
+    # The member feed's Id is a row counter: the same lot under another Id is the same content.
+    first = row_msg(member_row("7", Id="1"), row_no=1, offset=0)
+    again = row_msg(member_row("7", Id="1022"), row_no=9, offset=1)
+    assert digest_of(first) == digest_of(again)
+    batch = run(again, known={digest_of(first): (48, 5, True)})
+    (ref,) = batch.references
+    assert (ref.row_no, ref.observed) == (9, ("1022",))
+    assert (batch.unchanged, batch.digest_mismatches) == (1, 0)

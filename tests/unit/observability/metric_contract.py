@@ -39,6 +39,7 @@ CONSUMER_METRICS = frozenset(
         "vinops_consumer_ready",
         "vinops_offset_gaps_total",
         "vinops_rows_unchanged_total",
+        "vinops_digest_mismatches_total",
         "vinops_group_lag_messages",
         "vinops_partition_assigned",
     }
