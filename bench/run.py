@@ -32,7 +32,16 @@ from bench import report
 from bench.expect import expected
 from bench.generate import Spec, generate
 from bench.peer.jars import peer_versions
-from bench.scenarios import e2e, floor_naive, latency, peer, producer_kcat, scale, snapshot
+from bench.scenarios import (
+    e2e,
+    floor_naive,
+    latency,
+    peer,
+    producer_kcat,
+    scale,
+    snapshot,
+    snapshot_real,
+)
 from bench.scenarios.common import FULL, QUICK, Ctx, Result
 from bench.snapshots import SHARE
 from bench.stack import Stack, load_stack
@@ -47,6 +56,7 @@ SCENARIOS: dict[str, Scenario] = {
     "memory": producer_kcat.producer_memory,
     "scale": scale.run,
     "snapshot": snapshot.run,
+    "snapshot_real": snapshot_real.run,
     "peer": peer.run,  # after e2e: it compares with e2e's figure (or runs e2e itself)
 }
 

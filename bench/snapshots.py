@@ -15,7 +15,7 @@ import csv
 import io
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -150,3 +150,151 @@ def snapshot(base: Path, k: int, seed: int = 7, share: float = SHARE) -> Snapsho
         counts = orjson.loads(meta.read_bytes())
         return Snapshot(out, k, int(counts["changed_lots"]), int(counts["changed_rows"]))
     return write_next(prev, out, k, seed, share)
+
+
+# ---- the feed's real shape: lots sold and listed, the row counter renumbered ----------------
+SOLD, LISTED = 0.02, 0.02
+_CAMEL_LOT, _CAMEL_UPDATED, _CAMEL_SEEN = "lotId", "updatedAt", "_lastSeenAt"
+_CAMEL_DATE, _CAMEL_DAY, _CAMEL_STATUS = "saleDate", "saleDayOfWeek", "saleStatus"
+# The next download's own time: a re-export writes it into _lastSeenAt of every row.
+NEXT_DOWNLOAD = "2026-07-11 06:02:51.117"
+
+
+@dataclass(frozen=True, slots=True)
+class RealSnapshot:
+    path: Path
+    rows: int  # physical records after the header
+    sold_lots: int
+    listed_lots: int
+    changed_lots: int
+    changed_rows: int
+
+
+def _camel_change(cells: dict[str, str], rng: random.Random) -> None:
+    """A newer version of a camelCase row: later update time, sale date and status."""
+    updated = datetime.strptime(cells[_CAMEL_UPDATED], "%Y-%m-%d %H:%M:%S.%f")
+    later = updated + timedelta(days=1, seconds=rng.randint(60, 7200))
+    cells[_CAMEL_UPDATED] = (
+        later.strftime("%Y-%m-%d %H:%M:%S.") + f"{later.microsecond // 1000:03d}"
+    )
+    day = later.date() + timedelta(days=rng.randint(1, 6))
+    cells[_CAMEL_DATE] = day.isoformat()
+    cells[_CAMEL_DAY] = c.DAYS[day.weekday()]
+    cells[_CAMEL_STATUS] = rng.choice([s for s in c.SALE_STATUSES if s != cells[_CAMEL_STATUS]])
+
+
+def _good_lots(path: Path, lot_name: str) -> tuple[list[str], list[str]]:
+    with path.open("rb") as f:
+        it = records(f)
+        header = _cells(next(it).removeprefix(b"\xef\xbb\xbf"))[0]
+        at = header.index(lot_name)
+        seen: dict[str, None] = {}
+        for record in it:
+            cells = _cells(record)[0]
+            if len(cells) == len(header) and cells[at].strip():
+                seen[cells[at].strip()] = None
+    return header, list(seen)
+
+
+def write_realistic(prev: Path, out: Path, dialect: str, seed: int = 29) -> RealSnapshot:
+    """The next download of ``prev`` as the real feed makes it: 2% of the lots sold (their rows
+    gone), 2% listed (new rows at random places), 5% changed, and then every row's
+    observation cell rewritten: the member feed's Id renumbered 1..N in the new order, a
+    camelCase re-export's _lastSeenAt set to the download's time. Every other cell of an
+    unchanged lot stays as it was."""
+    member = dialect == "member"
+    lot_name = _LOT if member else _CAMEL_LOT
+    header, lots = _good_lots(prev, lot_name)
+    rng = random.Random(f"vinops-real:{seed}:{dialect}")
+    order = sorted(lots)
+    picked = rng.sample(order, round(len(order) * (SOLD + SHARE)))
+    sold = set(picked[: round(len(order) * SOLD)])
+    changed = set(picked[len(sold) :])
+    listed_n = round(len(order) * LISTED)
+    # A listing lands after a random record; new lot numbers are not any lot's of the file.
+    taken = set(lots)
+    new_lots: list[str] = []
+    while len(new_lots) < listed_n:
+        lot = str(rng.randint(90_000_000, 99_999_999))
+        if lot not in taken:
+            taken.add(lot)
+            new_lots.append(lot)
+    at = header.index(lot_name)
+    seen_at = None if member else header.index(_CAMEL_SEEN)
+    counter = 0
+    changed_rows = 0
+
+    def emit(cells: list[str], encoding: str, eol: str) -> bytes:
+        nonlocal counter
+        counter += 1
+        if member:
+            cells[0] = str(counter)
+            return (_line(header, dict(zip(header, cells, strict=True))) + eol).encode(encoding)
+        if seen_at is not None and len(cells) > seen_at:
+            cells[seen_at] = NEXT_DOWNLOAD
+        text = io.StringIO(newline="")
+        csv.writer(text, lineterminator=eol).writerow(cells)
+        return text.getvalue().encode(encoding)
+
+    good: list[list[str]] = []
+
+    def listing(slots: list[int]) -> list[str]:
+        """A new lot's row: a copy of a row already written, under a lot number never seen."""
+        slots.pop(0)
+        row = list(rng.choice(good))
+        row[at] = new_lots[listed_n - len(slots) - 1]
+        return row
+
+    slots = sorted(rng.sample(range(1, max(len(lots), listed_n) + 1), listed_n))
+    partial = out.with_name(out.name + ".part")
+    with prev.open("rb") as src, partial.open("wb", buffering=1 << 20) as dst:
+        it = records(src)
+        dst.write(next(it))
+        for record in it:
+            cells, encoding, eol = _cells(record)
+            well_formed = len(cells) == len(header)
+            lot = cells[at].strip() if well_formed else ""
+            if lot in sold:
+                continue
+            if member and not well_formed:
+                # Malformed: its bytes, with the counter that leads every record renumbered.
+                counter += 1
+                head, _, rest = record.partition(b",")
+                dst.write(b"%d," % counter + rest if head.strip().isdigit() else record)
+                continue
+            if lot in changed:
+                row = dict(zip(header, cells, strict=True))
+                change_rng = random.Random(f"vinops-real:{seed}:{lot}")
+                (change if member else _camel_change)(row, change_rng)
+                cells = [row[h] for h in header]
+                changed_rows += 1
+            if well_formed:
+                good.append(cells)
+            if not member and not well_formed:
+                dst.write(emit(list(cells), encoding, eol))
+                continue
+            if member and well_formed and lot not in changed:
+                # Unchanged: its bytes but for the leading counter.
+                counter += 1
+                _, _, rest = record.partition(b",")
+                dst.write(b"%d," % counter + rest)
+            else:
+                dst.write(emit(list(cells), encoding, eol))
+            while slots and slots[0] <= len(good):
+                dst.write(emit(listing(slots), "utf-8", eol))
+        while slots:  # slots past the last row left: the listings go at the end
+            dst.write(emit(listing(slots), "utf-8", "\r\n" if member else "\n"))
+    partial.replace(out)
+    result = RealSnapshot(out, counter, len(sold), listed_n, len(changed), changed_rows)
+    meta = {k: v for k, v in asdict(result).items() if k != "path"}
+    out.with_name(out.name + ".json").write_bytes(orjson.dumps(meta))
+    return result
+
+
+def realistic(base: Path, dialect: str, seed: int = 29) -> RealSnapshot:
+    """The realistic next download of ``base`` (cached next to it)."""
+    out = base.with_name(f"{base.stem}-real{base.suffix}")
+    meta = out.with_name(out.name + ".json")
+    if out.exists() and meta.exists():
+        return RealSnapshot(out, **orjson.loads(meta.read_bytes()))
+    return write_realistic(base, out, dialect, seed)

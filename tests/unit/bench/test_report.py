@@ -75,6 +75,10 @@ FULL = {
     },
     "peer": {"rows_per_s": 2000.0, "vinops_over_peer": 2.0, "jvm_peak_rss_mb": 900.0,
              "snapshot2": {"rows_per_s": 3000.0}},
+    "snapshot_real": {
+        "member": {"s2_over_s1": 5.5, "growth_s2_over_s1": 0.12},
+        "camel": {"s2_over_s1": 5.2, "growth_s2_over_s1": 0.14},
+    },
 }  # fmt: skip
 
 
@@ -86,6 +90,10 @@ def test_headline_has_the_promised_keys_as_numbers() -> None:
         ("ratios", "snapshot2_over_snapshot1"): 6.0,
         ("ratios", "snapshot2_growth_over_snapshot1"): 0.1,
         ("ratios", "snapshot2_over_peer"): 8.0,
+        ("ratios", "real_snapshot2_over_snapshot1"): 5.5,
+        ("ratios", "real_snapshot2_growth_over_snapshot1"): 0.12,
+        ("ratios", "camel_snapshot2_over_snapshot1"): 5.2,
+        ("ratios", "camel_snapshot2_growth_over_snapshot1"): 0.14,
         ("latency", "p99_s"): 0.45,
         ("rss_mb", "producer_1m"): 107.0,
         ("rss_mb", "consumer"): 180.0,

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.generate import Spec, generate
-from bench.snapshots import SHARE, _cells, records, snapshot, write_next
+from bench.snapshots import (
+    LISTED,
+    NEXT_DOWNLOAD,
+    SHARE,
+    SOLD,
+    _cells,
+    records,
+    snapshot,
+    write_next,
+    write_realistic,
+)
 
 CHANGED = {"Last Updated Time", "High Bid =non-vix,Sealed=Vix", "Sale Date M/D/CY",
            "Day of Week", "Sale Status"}  # fmt: skip
@@ -48,3 +60,44 @@ def test_snapshots_are_deterministic_and_chain(tmp_path: Path) -> None:
     assert three.path.read_bytes() == again.path.read_bytes()
     assert three.path.read_bytes() != snapshot(base, 2, seed=3).path.read_bytes()
     assert snapshot(base, 3, seed=3) == three  # cached, counts included
+
+
+def _rows(path: Path, lot: str) -> dict[str, list[dict[str, str]]]:
+    recs = _records(path)
+    header = _cells(recs[0].removeprefix(b"\xef\xbb\xbf"))[0]
+    by_lot: dict[str, list[dict[str, str]]] = {}
+    for r in recs[1:]:
+        cells = _cells(r)[0]
+        if len(cells) == len(header):
+            by_lot.setdefault(cells[header.index(lot)], []).append(
+                dict(zip(header, cells, strict=True))
+            )
+    return by_lot
+
+
+@pytest.mark.parametrize(
+    ("dialect", "lot", "cell"), [("member", "Lot number", "Id"), ("camel", "lotId", "_lastSeenAt")]
+)
+def test_the_realistic_next_download_sells_lists_changes_and_rewrites_the_counter(
+    tmp_path: Path, dialect: str, lot: str, cell: str
+) -> None:
+    base = generate(Spec(rows=3000, seed=5, dialect=dialect), tmp_path / f"{dialect}.csv").path
+    real = write_realistic(base, tmp_path / f"{dialect}-real.csv", dialect)
+    before, after = _rows(base, lot), _rows(real.path, lot)
+    assert real.sold_lots == round(len(before) * SOLD) == len(set(before) - set(after))
+    assert real.listed_lots == round(len(before) * LISTED) == len(set(after) - set(before))
+    assert real.rows == len(_records(real.path)) - 1
+    changed = unchanged = 0
+    for key in set(before) & set(after):
+        old = [{h: v for h, v in r.items() if h != cell} for r in before[key]]
+        new = [{h: v for h, v in r.items() if h != cell} for r in after[key]]
+        changed += old != new
+        unchanged += old == new
+    assert changed == real.changed_lots == round(len(before) * SHARE)
+    assert unchanged == len(before) - real.sold_lots - real.changed_lots
+    counters = [r[cell] for rows in after.values() for r in rows]
+    if dialect == "member":  # renumbered 1..N in the new order (malformed rows count too)
+        assert sorted(map(int, counters)) == sorted(set(map(int, counters)))
+        assert max(map(int, counters)) <= real.rows
+    else:
+        assert set(counters) == {NEXT_DOWNLOAD}
