@@ -3,7 +3,8 @@
 -- row per digest pointing into its chunk, and the staging row of each mapped row. The batch
 -- carries each body once, and none that is already stored. A content stored as 'malformed'
 -- (a row the database refused before) that maps now is flipped to 'row': kind = 'row' means
--- applied.
+-- applied. Its stored body stays (the raw layer is write-once: 0017): the same digest is the
+-- same content, whichever form its body was kept in.
 WITH ids AS (
   SELECT chunk_no, nextval(pg_get_serial_sequence('raw.content_chunks', 'chunk_id')) AS chunk_id
   FROM (SELECT DISTINCT chunk_no FROM vinops_batch WHERE body IS NOT NULL) x
@@ -21,8 +22,7 @@ WITH ids AS (
   FROM vinops_batch b JOIN ids USING (chunk_no)
   WHERE b.body IS NOT NULL
   ON CONFLICT (digest) DO UPDATE SET
-    kind = EXCLUDED.kind, layout_id = EXCLUDED.layout_id, chunk_id = EXCLUDED.chunk_id,
-    pos = EXCLUDED.pos, fields_total = EXCLUDED.fields_total,
+    kind = EXCLUDED.kind, fields_total = EXCLUDED.fields_total,
     fields_unknown = EXCLUDED.fields_unknown, source_updated_at = EXCLUDED.source_updated_at
   WHERE c.kind <> 'row' AND EXCLUDED.kind = 'row'
 ), stg AS (

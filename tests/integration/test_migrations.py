@@ -37,6 +37,7 @@ VIEWS = {
     "audit.v_parse_errors",
     "raw.v_rows",
     "raw.v_contents",
+    "raw.rows",
 }
 
 

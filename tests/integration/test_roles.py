@@ -172,3 +172,71 @@ async def test_etl_writes_the_data_it_owns(as_etl: asyncpg.Connection) -> None:
     with pytest.raises(DENIED):
         await as_etl.execute("INSERT INTO ingest.schema_migrations (id, file, sha256) "
                              "VALUES ('9999', 'x', 'x')")  # fmt: skip
+
+
+async def _raw_fixture(as_etl: asyncpg.Connection) -> uuid.UUID:
+    """One file, one content (refused before: 'malformed'), one reference, as etl_rw writes."""
+    file_id = uuid.uuid4()
+    await as_etl.execute(
+        "INSERT INTO raw.csv_files (file_id, sha256) VALUES ($1, $2)", file_id, "cd" * 32
+    )
+    chunk = await as_etl.fetchval(
+        "INSERT INTO raw.content_chunks (bodies) VALUES "
+        '(ARRAY[\'{"Lot number": "7", "Id": "1"}\']) RETURNING chunk_id'
+    )
+    await as_etl.execute(
+        "INSERT INTO raw.contents (digest, kind, chunk_id, pos) VALUES "
+        "('\\xffeeddccbbaa99887766554433221100', 'malformed', $1, 0)",
+        chunk,
+    )
+    await as_etl.execute(
+        "INSERT INTO raw.file_rows (file_id, row_no, kind, lot_external_id, digest) "
+        "VALUES ($1, 1, 'malformed', '7', '\\xffeeddccbbaa99887766554433221100')",
+        file_id,
+    )
+    return file_id
+
+
+RAW_REWRITES = (
+    "UPDATE raw.contents SET chunk_id = chunk_id + 1",
+    "UPDATE raw.contents SET pos = 1",
+    "UPDATE raw.contents SET layout_id = NULL",
+    "UPDATE raw.contents SET digest = '\\x00112233445566778899aabbccddeeff'",
+    "UPDATE raw.content_chunks SET bodies = ARRAY['{}']",
+    "UPDATE raw.layouts SET names = ARRAY['x']",
+    "UPDATE raw.file_rows SET digest = '\\x00112233445566778899aabbccddeeff'",
+    "UPDATE raw.file_rows SET observed = ARRAY['9']",
+    "UPDATE raw.csv_files SET sha256 = repeat('ef', 32)",
+    "UPDATE raw.csv_files SET file_id = gen_random_uuid()",
+    "DELETE FROM raw.file_rows",
+    "DELETE FROM raw.contents",
+    "DELETE FROM raw.content_chunks",
+    "DELETE FROM raw.csv_files",
+    "TRUNCATE raw.file_rows",
+    "TRUNCATE raw.contents",
+)
+
+
+async def test_etl_cannot_rewrite_the_raw_layer(as_etl: asyncpg.Connection) -> None:
+    await _raw_fixture(as_etl)
+    for statement in RAW_REWRITES:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            async with as_etl.transaction():
+                await as_etl.execute(statement)
+    # What must change may: a refused content flips to applied, a file row is filled in.
+    await as_etl.execute(
+        "UPDATE raw.contents SET kind = 'row', fields_total = 49, fields_unknown = 2, "
+        "source_updated_at = now()"
+    )
+    await as_etl.execute("UPDATE raw.csv_files SET path = '/in/x.csv', rows_published = 1")
+    assert await as_etl.fetchval("SELECT kind FROM raw.contents") == "row"
+
+
+async def test_raw_rows_is_the_passports_shape(as_etl: asyncpg.Connection) -> None:
+    file_id = await _raw_fixture(as_etl)
+    row = await as_etl.fetchrow(
+        "SELECT id, file_id, row_no, payload_jsonb, payload::text AS payload FROM raw.rows"
+    )
+    assert row is not None
+    assert (row["file_id"], row["row_no"]) == (file_id, 1)
+    assert row["payload_jsonb"] == '{"Id": "1", "Lot number": "7"}'
