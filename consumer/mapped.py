@@ -51,15 +51,26 @@ LOT_TYPES: Mapping[str, str] = {
 VEHICLE_TYPES: Mapping[str, str] = {"year": "smallint", "cylinders": "smallint"}
 
 
+# What a row maps to has a version: bump it with any change to what a row maps to (a parser,
+# a zone, the VIN rule, a new column). A content applied under an older version is not
+# skipped when it comes again: it is mapped and applied anew (raw.contents.mapping_version),
+# and its version digest, which starts with this number, wins a tie against the old one.
+# tests/unit/consumer/test_mapping_version.py fails when the mapping changes without a bump.
+MAPPING_VERSION = 1
+
+
 def version_of(lot: tuple[Any, ...], vehicle: tuple[Any, ...]) -> bytes:
-    """The digest of a mapped row's values (lot and vehicle tuples), stored as source_digest.
+    """The version digest stored as source_digest: the mapping version (2 bytes, big-endian),
+    then 14 bytes of a digest of the mapped row's values (lot and vehicle tuples).
 
     Last write wins by (source time, this digest): an order of versions that needs no
-    arrival order, and in which two versions that map to the same values are equal, so
-    neither overwrites the other (no write, no updated_at, no change event).
+    arrival order, in which two versions that map to the same values are equal, so neither
+    overwrites the other (no write, no updated_at, no change event), and in which a version
+    mapped by a newer mapping wins a tie against one stored by an older mapping.
     """
     encoded = orjson.dumps((lot, vehicle), default=str)
-    return hashlib.blake2b(encoded, digest_size=16).digest()
+    values = hashlib.blake2b(encoded, digest_size=14).digest()
+    return MAPPING_VERSION.to_bytes(2, "big") + values
 
 
 # A row without a parseable update time sorts as the epoch: any dated version wins over it.

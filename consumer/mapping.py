@@ -19,6 +19,7 @@ from consumer import values as v
 from consumer.mapped import (
     EPOCH,
     LOT_COLUMNS,
+    MAPPING_VERSION,
     VEHICLE_ATTRS,
     ImageRef,
     MappedRow,
@@ -27,6 +28,8 @@ from consumer.mapped import (
 from consumer.zones import auction_utc
 from feed.dialects import DialectError, layout_for
 from feed.vin import read_vin
+
+__all__ = ["MAPPING_VERSION", "PARSERS", "RowProblemError", "map_row"]
 
 PARSERS: Mapping[str, Callable[[str], Any]] = {
     "lot_number": v.text,

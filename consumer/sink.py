@@ -27,6 +27,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from consumer import mapped
 from consumer import statements as sql
 from consumer.batch_table import (
     BATCH_COLUMNS,
@@ -93,7 +94,9 @@ class Sink:
             return {}
         try:
             async with self._pool.acquire() as conn:
-                found = await conn.fetchrow(sql.KNOWN_CONTENTS, list(set(digests)))
+                found = await conn.fetchrow(
+                    sql.KNOWN_CONTENTS, list(set(digests)), mapped.MAPPING_VERSION
+                )
         except PG_ERRORS as exc:
             raise translate_pg(exc) from exc
         assert found is not None  # noqa: S101 - an aggregate returns one row
@@ -172,10 +175,11 @@ class Sink:
                 await conn.execute(
                     sql.FLIP_APPLIED, [r.digest for r in flips], [x.fields_total for x in m],
                     [x.fields_unknown for x in m], [x.source_updated_at for x in m],
+                    mapped.MAPPING_VERSION,
                 )  # fmt: skip
             # 3. raw.contents + staging.copart_raw, then a reference of every row message.
             if new:
-                await conn.execute(sql.CONTENTS_AND_STAGING)
+                await conn.execute(sql.CONTENTS_AND_STAGING, mapped.MAPPING_VERSION)
             for file_id, n, bad in await self._write_references(conn, refs_records(batch)):
                 per_file_rows[file_id] += n
                 per_file_errors[file_id] += bad

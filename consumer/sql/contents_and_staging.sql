@@ -16,15 +16,17 @@ WITH ids AS (
   JOIN ids USING (chunk_no)
 ), con AS (
   INSERT INTO raw.contents AS c (digest, kind, layout_id, chunk_id, pos, fields_total,
-                                 fields_unknown, source_updated_at)
+                                 fields_unknown, source_updated_at, mapping_version)
   SELECT b.digest, b.content_kind, b.layout_id, ids.chunk_id, b.chunk_pos, b.fields_total,
-         b.fields_unknown, b.su_real
+         b.fields_unknown, b.su_real, $1::smallint
   FROM vinops_batch b JOIN ids USING (chunk_no)
   WHERE b.body IS NOT NULL
   ON CONFLICT (digest) DO UPDATE SET
     kind = EXCLUDED.kind, fields_total = EXCLUDED.fields_total,
-    fields_unknown = EXCLUDED.fields_unknown, source_updated_at = EXCLUDED.source_updated_at
-  WHERE c.kind <> 'row' AND EXCLUDED.kind = 'row'
+    fields_unknown = EXCLUDED.fields_unknown, source_updated_at = EXCLUDED.source_updated_at,
+    mapping_version = EXCLUDED.mapping_version
+  WHERE (c.kind <> 'row' OR c.mapping_version <> EXCLUDED.mapping_version)
+    AND EXCLUDED.kind = 'row'
 ), stg AS (
   INSERT INTO staging.copart_raw (file_id, row_no, window_start_utc, lot_external_id, vin_raw,
                                   vin_normalized, source_updated_at, fields_total, fields_unknown)

@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from prometheus_client import CollectorRegistry
 
-from consumer import errors
+from consumer import errors, mapped
 from consumer.dlq import DeadLetterSender
 from consumer.export import StoredLayout
 from consumer.mapping import map_row
@@ -577,3 +577,31 @@ async def test_a_digest_header_naming_another_content_is_not_trusted(
         assert await message_value(conn, 1, file="liar") == eight.value
     assert lots == {"7", "8"}
     assert bytes(stored) == digest_of(eight)
+
+
+async def test_a_new_mapping_version_applies_an_unchanged_content_again(
+    sink: Sink, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def download(n: int) -> Inbound:
+        return row_msg(member_row("97"), file=f"mapping-{n}", row_no=1, offset=n)
+
+    await write_known(sink, [download(1)])
+    async with pool.acquire() as conn:
+        # What an older mapping would have left (or a restored backup): not what the row says.
+        await conn.execute(
+            "UPDATE public.lots SET make = 'OLD MAPPING' WHERE lot_external_id = '97'"
+        )
+    again = await write_known(sink, [download(2)])
+    assert (again.unchanged, again.rows) == (1, ())  # applied under this version: skipped
+    monkeypatch.setattr(mapped, "MAPPING_VERSION", mapped.MAPPING_VERSION + 1)
+    bumped = await write_known(sink, [download(3)])
+    assert bumped.unchanged == 0
+    assert [r.lot_external_id for r in bumped.rows] == ["97"]
+    async with pool.acquire() as conn:
+        lot = await one(conn, "SELECT make, source_digest FROM public.lots")
+        version = await conn.fetchval("SELECT DISTINCT mapping_version FROM raw.contents")
+    assert lot["make"] == "MERCEDES-BENZ"
+    assert bytes(lot["source_digest"])[:2] == (mapped.MAPPING_VERSION).to_bytes(2, "big")
+    assert version == mapped.MAPPING_VERSION
+    # And under the new version it is skipped again.
+    assert (await write_known(sink, [download(4)])).unchanged == 1
