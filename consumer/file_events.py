@@ -34,7 +34,8 @@ def merge_event(prior: FileInfo | None, file_id: uuid.UUID, event: FileEvent) ->
         return replace(
             base, sha256=event.sha256, dialect=event.dialect, encoding=event.encoding,
             path=event.path, bytes=event.bytes, headers=tuple(event.headers),
-            started_at=_iso(event.started_at), has_event=True, aborted=False,
+            started_at=_iso(event.started_at), full_snapshot=event.full_snapshot, has_event=True,
+            aborted=False,
         )  # fmt: skip
     if isinstance(event, FileCompleted):
         return replace(

@@ -44,6 +44,8 @@ class Outcome(Protocol):
     def fields_total(self) -> int: ...
     @property
     def fields_unknown(self) -> int: ...
+    @property
+    def lots_removed(self) -> Mapping[str, int]: ...
 
 
 class Metrics:
@@ -112,6 +114,11 @@ class Metrics:
         )
         self.commits = counter("vinops_commits", "Batches committed to PostgreSQL")
         self.etl_runs = counter("vinops_etl_runs", "audit.etl_runs status transitions", "status")
+        self.lots_removed = counter(
+            "vinops_lots_removed",
+            "Lots marked removed (missing from a completed full snapshot) or returned",
+            "change",
+        )
         self.etl_runs_stuck = gauge(
             "vinops_etl_runs_stuck", "ETL runs 'started' for more than 30 minutes"
         )
@@ -130,6 +137,7 @@ class Metrics:
         for counted, values in (
             (self.ingested_rows, OUTCOMES),
             (self.etl_runs, RUN_STATUSES),
+            (self.lots_removed, ("removed", "returned")),
             (self.parse_errors, PARSE_REASONS),
             (self.dead_letters, PARSE_REASONS),
             (self.dead_letters_incomplete, INCOMPLETE_DELIVERIES),
@@ -149,5 +157,6 @@ class Metrics:
         self._add(self.parse_errors, outcome.parse_errors)
         self._add(self.upsert_conflicts, outcome.conflicts)
         self._add(self.etl_runs, outcome.runs)
+        self._add(self.lots_removed, outcome.lots_removed)
         self.fields.inc(outcome.fields_total)
         self.fields_unknown.inc(outcome.fields_unknown)

@@ -103,6 +103,7 @@ class FileInfo:
     malformed_rows: int | None = None
     started_at: dt.datetime | None = None
     completed_at: dt.datetime | None = None
+    full_snapshot: bool | None = None  # from the 'started' record: lists every lot for sale
     has_event: bool = False  # True: fill columns (DO UPDATE); False: create only (DO NOTHING)
     aborted: bool = False  # the last lifecycle event of this batch was 'aborted'
 

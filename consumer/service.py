@@ -256,6 +256,8 @@ class Service:
         }
         out["unchanged_content"] = int(get("vinops_rows_unchanged_total") or 0)
         out["digest_mismatches"] = int(get("vinops_digest_mismatches_total") or 0)
+        for change in ("removed", "returned"):
+            out[f"lots_{change}"] = int(get("vinops_lots_removed_total", {"change": change}) or 0)
         out["commits"] = int(get("vinops_commits_total") or 0)
         for delivery in ("truncated", "unsent"):
             out[f"dead_letters_{delivery}"] = int(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import collections
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -50,6 +50,7 @@ class BatchOutcome:
     runs: Mapping[str, int]  # status transitions: started|completed|failed
     raw_rows_inserted: int = 0
     newest_timestamp_ms: int | None = None
+    lots_removed: Mapping[str, int] = field(default_factory=dict)  # removed|returned
 
 
 def _files_params(batch: PreparedBatch, *, events: bool) -> list[Any]:
@@ -70,6 +71,7 @@ def _files_params(batch: PreparedBatch, *, events: bool) -> list[Any]:
             [f.malformed_rows for f in files],
             [f.started_at for f in files],
             [f.completed_at for f in files],
+            [f.full_snapshot for f in files],
         ]  # fmt: skip
     return params
 
@@ -218,6 +220,11 @@ class Sink:
             *self._offsets_params(batch),
         )
         runs = collections.Counter(str(t["status"]) for t in transitions)
+        # 8. A completed file: its as-of; lots it lists return; a full snapshot removes.
+        lots_removed = collections.Counter[str]()
+        for file_id in sorted(t["run_id"] for t in transitions if t["status"] == "completed"):
+            changed = await conn.fetchrow(sql.FILE_COMPLETED, file_id)
+            lots_removed.update(removed=changed["removed"], returned=changed["returned"])
         return BatchOutcome(
             rows=rows,
             parse_errors=dict(parse_errors),
@@ -227,6 +234,7 @@ class Sink:
             runs=dict(runs),
             raw_rows_inserted=raw_inserted,
             newest_timestamp_ms=batch.newest_timestamp_ms,
+            lots_removed={k: n for k, n in lots_removed.items() if n},
         )
 
     @staticmethod

@@ -30,7 +30,7 @@ def _newer(table: str) -> str:
 
 
 FILL = ("path", "bytes", "headers_jsonb", "dialect", "encoding", "rows_published",
-        "malformed_rows", "started_at", "completed_at")  # fmt: skip
+        "malformed_rows", "started_at", "completed_at", "full_snapshot")  # fmt: skip
 LOT_DATA = LOT_DATA_COLUMNS  # lot_external_id, vin, vin_raw are set apart
 # Copied onto the lot from the batch's vehicle columns: VIN-less lots are described too.
 LOT_DESCRIPTION = ("year", "make", "model_group", "model_detail")
@@ -71,3 +71,4 @@ RUNS_AND_OFFSETS = load(
     " <= r.rows_processed + EXCLUDED.rows_processed",
 )
 COMMITTED_OFFSETS = load("committed_offsets.sql")
+FILE_COMPLETED = load("file_completed.sql")

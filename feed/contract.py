@@ -291,6 +291,10 @@ class FileStarted:
     started_at: str  # ISO 8601 UTC
     event: str = "started"
     contract: str = CONTRACT_VERSION
+    # The file lists every lot for sale (`producer publish --full-snapshot`): once its run
+    # completes, lots it does not list are marked removed. Absent in older records: a partial
+    # file, which never removes anything.
+    full_snapshot: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +334,7 @@ def encode_file_event(event: FileEvent) -> bytes:
 # The JSON types each annotation of a file event accepts (bool is an int to Python: refused).
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "str": (str,), "int": (int,), "float": (int, float), "list[str]": (list,),
-    "dict[str, Any]": (dict,),
+    "dict[str, Any]": (dict,), "bool": (bool,),
 }  # fmt: skip
 
 
@@ -341,7 +345,7 @@ def _check_types(cls: type[FileEvent], data: Mapping[str, Any]) -> None:
             continue
         value: Any = data[f.name]
         wanted = _JSON_TYPES[str(f.type)]
-        if isinstance(value, bool) or not isinstance(value, wanted):
+        if (isinstance(value, bool) and f.type != "bool") or not isinstance(value, wanted):
             raise ContractError(f"file event field {f.name!r} is not a {f.type}")
         if f.type == "list[str]" and not all(isinstance(v, str) for v in data[f.name]):
             raise ContractError(f"file event field {f.name!r} is not a {f.type}")

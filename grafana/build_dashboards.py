@@ -134,7 +134,8 @@ def throughput_panels() -> list[Json]:
                 "whose whole content was already applied (a repeated snapshot's unchanged "
                 "rows): only referenced in the raw layer, never decoded or written again; and "
                 "rows whose digest header named another content than their value (a producer "
-                "bug or a replayed tool): never skipped on the header's word."
+                "bug or a replayed tool): never skipped on the header's word; and lots marked "
+                "removed by a completed full snapshot, or returned by a newer listing."
             ),
             targets=[
                 target(
@@ -151,6 +152,11 @@ def throughput_panels() -> list[Json]:
                     "C",
                     f"sum({rate('vinops_digest_mismatches_total')})",
                     "digest header disagreed (processed in full)",
+                ),
+                target(
+                    "D",
+                    f"sum by (change) ({rate('vinops_lots_removed_total')})",
+                    "lots {{change}} (full snapshots)",
                 ),
             ],
             unit="ops",

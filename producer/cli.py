@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("--force", action="store_true", help="re-send a published file")
     publish.add_argument(
+        "--full-snapshot",
+        action="store_true",
+        help="each FILE lists every lot for sale: lots it does not list are marked removed",
+    )
+    publish.add_argument(
         "--dry-run", action="store_true", help="read, validate and report; send nothing"
     )
     publish.add_argument("--json", action="store_true", help="one JSON summary per file")
@@ -136,7 +141,9 @@ class Run:
                 self.current = (feed, counts, time.monotonic())
                 progress = Progress(self.err, feed.path.name, feed.scan.size)
                 try:
-                    seconds = await publisher.publish(feed, counts, progress)
+                    seconds = await publisher.publish(
+                        feed, counts, progress, full_snapshot=self.args.full_snapshot
+                    )
                 finally:
                     progress.close()
                 self.current = None

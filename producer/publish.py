@@ -141,8 +141,9 @@ class Publisher:
             raise DeliveryFailedError(f"files topic {self.settings.files_topic}: {exc}") from exc
 
     async def publish(
-        self, feed: FeedFile, counts: Counts, progress: ProgressFn | None = None
-    ) -> float:
+        self, feed: FeedFile, counts: Counts, progress: ProgressFn | None = None, *,
+        full_snapshot: bool = False,
+    ) -> float:  # fmt: skip
         """Send one file; returns its duration in seconds. Raises ``DeliveryFailedError``.
 
         A publication that does not complete (Ctrl-C, delivery failure, unreadable file)
@@ -159,6 +160,7 @@ class Publisher:
                 dialect=feed.layout.dialect.value,
                 encoding=feed.scan.encoding,
                 started_at=now_iso(),
+                full_snapshot=full_snapshot,
             )
         )
         try:

@@ -53,13 +53,17 @@ class Harness:
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     # ---- producer -------------------------------------------------------------------
-    def publish(self, files: Sequence[Path], *, force: bool = False) -> None:
+    def publish(
+        self, files: Sequence[Path], *, force: bool = False, full_snapshot: bool = False
+    ) -> None:
         cmd = [
             sys.executable, "-c", _PRODUCER, "publish", "--bootstrap-servers", self.bootstrap,
             "--topic", self.topic, "--files-topic", self.files_topic,
         ]  # fmt: skip
         if force:
             cmd.append("--force")
+        if full_snapshot:
+            cmd.append("--full-snapshot")
         done = subprocess.run(
             [*cmd, *map(str, files)], cwd=ROOT, capture_output=True, timeout=180, check=False
         )

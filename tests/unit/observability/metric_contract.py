@@ -40,6 +40,7 @@ CONSUMER_METRICS = frozenset(
         "vinops_offset_gaps_total",
         "vinops_rows_unchanged_total",
         "vinops_digest_mismatches_total",
+        "vinops_lots_removed_total",
         "vinops_group_lag_messages",
         "vinops_partition_assigned",
     }

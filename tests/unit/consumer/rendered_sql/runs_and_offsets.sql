@@ -33,5 +33,5 @@ WITH prev AS (
     next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset), updated_at = now()
   WHERE o.next_offset < EXCLUDED.next_offset
 )
-SELECT up.status FROM up LEFT JOIN prev ON prev.run_id = up.run_id
+SELECT up.run_id, up.status FROM up LEFT JOIN prev ON prev.run_id = up.run_id
 WHERE prev.status IS DISTINCT FROM up.status
