@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import asyncpg
 
-from consumer import logs, membership, status
+from consumer import logs, membership, pg_connect, status
 from consumer.errors import ConfigError
 from consumer.export_cli import add_export_parser, run_export
 from consumer.migrate_cli import add_migrate_parser, run_migrate
@@ -120,7 +120,7 @@ async def run_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     dsn = read_dsn("status", env)
     if dsn is None:
         return 2
-    conn = await asyncpg.connect(dsn)
+    conn = await pg_connect.connect(dsn)
     try:
         statuses = await status.file_statuses(conn)
     finally:

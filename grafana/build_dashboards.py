@@ -390,7 +390,7 @@ def isolation_panels() -> list[Json]:
                 "Dead letters the dead-letter topic could not take as they were, per interval: "
                 "truncated (a cut letter went: size, SHA-256 and where the database keeps the "
                 "whole message in its headers) and unsent (Kafka refused even that; the "
-                "message is in audit.parse_errors and raw.rows only). The batch committed."
+                "message is in audit.parse_errors and raw.file_rows only). The batch committed."
             ),
             targets=[
                 target(
@@ -421,6 +421,43 @@ def isolation_panels() -> list[Json]:
                 ("orange", PAUSED_ALERT_SECONDS / 5),
                 ("red", PAUSED_ALERT_SECONDS),
             ),
+        ),
+    ]
+
+
+def latency_panels() -> list[Json]:
+    return [
+        row(106, "Latency and skipped records", 69),
+        timeseries(
+            18,
+            "Publish to commit p50 / p99",
+            about=(
+                "Seconds from a row's Kafka timestamp (when the producer published it) to the "
+                "PostgreSQL commit of its batch: what a reader of the database waits for."
+            ),
+            targets=[
+                target("A", quantile(0.5, "vinops_publish_to_commit_seconds"), "p50"),
+                target("B", quantile(0.99, "vinops_publish_to_commit_seconds"), "p99"),
+            ],
+            unit="s",
+            pos=grid(0, 70, 12),
+        ),
+        timeseries(
+            19,
+            "Offset gaps / s",
+            about=(
+                "Fetches that handed out records past the expected offset; the partition was "
+                "read again from there, nothing was lost. A gap a fresh read shows again "
+                "(compaction of the files topic) is accepted. Sustained on the row topic: "
+                "worth a look at the broker."
+            ),
+            targets=[
+                target(
+                    "A", f"sum by (instance) ({rate('vinops_offset_gaps_total')})", "{{instance}}"
+                )
+            ],
+            unit="ops",
+            pos=grid(12, 70, 12),
         ),
     ]
 
@@ -519,7 +556,8 @@ def ingest_dashboard() -> Json:
         + lag_panels()
         + batch_panels()
         + process_panels()
-        + isolation_panels(),
+        + isolation_panels()
+        + latency_panels(),
     }
 
 

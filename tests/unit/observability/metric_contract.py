@@ -41,6 +41,7 @@ CONSUMER_METRICS = frozenset(
         "vinops_rows_unchanged_total",
         "vinops_group_lag_messages",
         "vinops_partition_assigned",
+        "vinops_publish_to_commit_seconds_bucket",
     }
 )
 METRIC_NAME = re.compile(r"\bvinops_[a-z_]+\b")

@@ -1,16 +1,23 @@
 """docker-compose.yml, Dockerfile, .env.example and the PostgreSQL init wrapper, checked
-without a Docker engine (CI has none). `docker compose config` runs too when Docker can."""
+without a Docker engine (CI has none): against the compose specification's JSON Schema
+always, and with `docker compose config` / `docker-compose config` where a CLI is installed
+(always in CI)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.unit.observability import compose_schema
 from tests.unit.observability.metric_contract import ROOT, load_yaml
+
+COMPOSE_SCHEMA = ROOT / "deploy" / "schema" / "compose-spec.json"
 
 SERVICES = {"kafka", "postgres", "migrate", "consumer", "prometheus", "grafana"}
 LONG_RUNNING = SERVICES - {"migrate"}
@@ -203,9 +210,9 @@ def test_init_wrapper_sets_every_psql_variable_the_bootstrap_uses() -> None:
     assert used <= set(re.findall(r"\\\\set (\w+) ", wrapper.read_text()))
 
 
-def compose_cli() -> list[str]:
-    """The compose CLI at hand: Docker's plugin, else Debian's docker-compose (no engine needed
-    for `config`). Neither is a failure, not a skip: .ci/run installs docker-compose."""
+def compose_cli() -> list[str] | None:
+    """The compose CLI at hand: Docker's plugin, else Debian's docker-compose (no engine
+    needed for `config`), else None."""
     if (
         shutil.which("docker")
         and subprocess.run(
@@ -216,12 +223,41 @@ def compose_cli() -> list[str]:
         return ["docker", "compose"]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
-    pytest.fail("no compose CLI: apt-get install docker-compose (or Docker's compose plugin)")
+    return None
+
+
+def test_compose_file_matches_the_compose_specification() -> None:
+    # Needs no binary: a fresh clone without a compose CLI still checks the file.
+    found = compose_schema.problems(
+        ROOT / "docker-compose.yml", ROOT / ".env.example", COMPOSE_SCHEMA
+    )
+    assert found == []
+
+
+def test_the_schema_check_catches_what_compose_refuses(tmp_path: Path) -> None:
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(
+        "services:\n  a:\n    image: x\n    restart: sometimes-${WHEN}\n    helthcheck: {}\n"
+        "  b:\n    image: ${IMAGE:?set IMAGE}\n"
+    )
+    env = tmp_path / ".env"
+    env.write_text("WHEN=later\n")
+    with pytest.raises(compose_schema.InterpolationError, match="IMAGE: set IMAGE"):
+        compose_schema.problems(broken, env, COMPOSE_SCHEMA)
+    env.write_text("WHEN=later\nIMAGE=busybox:1.36\n")
+    (problem,) = compose_schema.problems(broken, env, COMPOSE_SCHEMA)
+    assert problem == "services/a: 'helthcheck' does not match any of the regexes: '^x-'"
 
 
 def test_docker_compose_config_is_valid() -> None:
+    cli = compose_cli()
+    if cli is None:
+        # CI installs docker-compose (.ci/run), so there a missing CLI is a failure.
+        if os.environ.get("CI"):
+            pytest.fail("no compose CLI: apt-get install docker-compose")
+        pytest.skip("no compose CLI (apt-get install docker-compose); the schema check ran")
     result = subprocess.run(
-        [*compose_cli(), "--env-file", ".env.example", "-f", "docker-compose.yml", "config", "-q"],
+        [*cli, "--env-file", ".env.example", "-f", "docker-compose.yml", "config", "-q"],
         cwd=ROOT,
         capture_output=True,
         text=True,

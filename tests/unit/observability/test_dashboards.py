@@ -96,6 +96,14 @@ def test_units_match_what_panels_show(dashboard: dict[str, Any]) -> None:
     assert units["Time since last commit"] == "s"
     assert units["Process memory (RSS)"] == "bytes"
     assert units["Process CPU"] == "percentunit"
+    assert units["Publish to commit p50 / p99"] == "s"
+    assert units["Offset gaps / s"] == "ops"
+
+
+def test_the_latency_and_gap_metrics_have_panels(dashboard: dict[str, Any]) -> None:
+    exprs = " ".join(t.expr for t in prom.panel_targets(dashboard))
+    assert "vinops_publish_to_commit_seconds_bucket" in exprs
+    assert "vinops_offset_gaps_total" in exprs
 
 
 def test_unknown_rate_panel_draws_the_alert_threshold(dashboard: dict[str, Any]) -> None:
