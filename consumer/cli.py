@@ -1,4 +1,5 @@
-"""`consumer run | status | export-raw | migrate`: settings from the environment, flags override."""
+"""`consumer run | status | export-raw | migrate | dlq`: settings from the environment, flags
+override."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import NoReturn
 import asyncpg
 
 from consumer import logs, membership, pg_connect, status
+from consumer.dlq_cli import add_dlq_parser, run_dlq
 from consumer.errors import ConfigError
 from consumer.export_cli import add_export_parser, run_export
 from consumer.migrate_cli import add_migrate_parser, run_migrate
@@ -73,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true", help="machine-readable output")
     add_export_parser(sub)
     add_migrate_parser(sub)
+    add_dlq_parser(sub)
     return p
 
 
@@ -141,6 +144,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return asyncio.run(run_status(args, environ))
         if args.command == "export-raw":
             return asyncio.run(run_export(args, environ))
+        if args.command == "dlq":
+            return asyncio.run(run_dlq(args, environ))
         return asyncio.run(run_migrate(args, environ))
     except (SettingsError, ConfigError) as exc:
         print(f"consumer {args.command}: {exc}", file=sys.stderr)

@@ -78,7 +78,7 @@ def default_migrations_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
-def _entry(raw: Any, directory: Path, position: int) -> Migration:
+def _entry(raw: Any, directory: Path, position: int, previous: int) -> Migration:
     if not isinstance(raw, dict):
         raise RegistryError(f"{REGISTRY_FILE}: entry {position} is not an object")
     try:
@@ -88,10 +88,19 @@ def _entry(raw: Any, directory: Path, position: int) -> Migration:
         raise RegistryError(f"{REGISTRY_FILE}: entry {position} lacks {exc.args[0]!r}") from None
     if not isinstance(superseded, bool):
         raise RegistryError(f"{REGISTRY_FILE}: {mid}: 'superseded' must be true or false")
-    if mid != f"{position:04d}" or not file.startswith(f"{mid}_") or not file.endswith(".sql"):
+    # The next number, so a lost entry shows as a gap; or, declared `numbered_apart`, any
+    # higher one: a migration written beside others in flight takes a number none of them
+    # will (they fill the numbers below it, listed before it).
+    apart = raw.get("numbered_apart") is True
+    expected = f"{previous + 1:04d}"
+    number_ok = (
+        (mid.isdigit() and len(mid) == 4 and int(mid) > previous) if apart else (mid == expected)
+    )
+    if not number_ok or not file.startswith(f"{mid}_") or not file.endswith(".sql"):
+        wanted = f"an id above {previous:04d}" if apart else f"id {expected}"
         raise RegistryError(
-            f"{REGISTRY_FILE}: entry {position} must have id {position:04d} "
-            f"and a file named {position:04d}_*.sql, got {mid!r} / {file!r}"
+            f"{REGISTRY_FILE}: entry {position} must have {wanted} "
+            f"and a file named <id>_*.sql, got {mid!r} / {file!r}"
         )
     path = directory / file
     if not path.is_file() or path.name != file:
@@ -101,7 +110,8 @@ def _entry(raw: Any, directory: Path, position: int) -> Migration:
 
 
 def load_registry(directory: Path) -> tuple[Migration, ...]:
-    """The registry in order; ids are 0001, 0002, ... without gaps, every file exists."""
+    """The registry in order; ids are 0001, 0002, ... without gaps (bar an entry declared
+    ``numbered_apart``, which may take any higher number), every file exists."""
     registry = directory / REGISTRY_FILE
     try:
         entries = json.loads(registry.read_text(encoding="utf-8"))
@@ -113,7 +123,11 @@ def load_registry(directory: Path) -> tuple[Migration, ...]:
         raise RegistryError(f"{REGISTRY_FILE} is not valid JSON: {exc}") from None
     if not isinstance(entries, list) or not entries:
         raise RegistryError(f"{REGISTRY_FILE} must be a non-empty JSON list")
-    return tuple(_entry(raw, directory, n) for n, raw in enumerate(entries, start=1))
+    loaded: list[Migration] = []
+    for n, raw in enumerate(entries, start=1):
+        previous = int(loaded[-1].id) if loaded else 0
+        loaded.append(_entry(raw, directory, n, previous))
+    return tuple(loaded)
 
 
 class State(enum.StrEnum):

@@ -1,4 +1,4 @@
-"""`consumer status` and `consumer export-raw` exit 5 when they cannot connect (nothing
+"""`consumer status`, `export-raw` and `dlq` exit 5 when they cannot connect (nothing
 listening, login refused), as `run` and `migrate` do, with one line that hides the password."""
 
 from __future__ import annotations
@@ -27,6 +27,30 @@ def with_password(dsn: str, password: str) -> str:
     host = parts.hostname or ""
     netloc = f"{user}:{password}@{host}:{parts.port}" if parts.port else f"{user}:{password}@{host}"
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+@pytest.mark.parametrize("argv", [["dlq", "list"], ["dlq", "replay", "--dry-run"]])
+def test_no_kafka_listening_exits_5(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"VINOPS_KAFKA_BOOTSTRAP": f"127.0.0.1:{closed_port()}"}
+    assert main(argv, env=env | {"VINOPS_PG_DSN": "postgresql://u:pw@127.0.0.1:1/db"}) == 5
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith("consumer dlq: cannot connect to Kafka at 127.0.0.1:")
+
+
+def test_dlq_replay_with_kafka_but_no_postgresql_exits_5(
+    kafka_bootstrap: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {
+        "VINOPS_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "VINOPS_PG_DSN": f"postgresql://vinops_etl:s3cret-pw@127.0.0.1:{closed_port()}/vinops",
+    }
+    argv = ["dlq", "replay", "--dlq-topic", "vinops.test.no-such-dlq"]
+    assert main(argv, env=env) == 5
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("consumer dlq: cannot connect to PostgreSQL")
+    assert "s3cret-pw" not in line
 
 
 @pytest.mark.parametrize("argv", COMMANDS)
