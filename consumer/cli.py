@@ -15,7 +15,7 @@ from typing import NoReturn
 
 import asyncpg
 
-from consumer import logs, membership, pg_connect, status
+from consumer import logs, membership
 from consumer.dlq_cli import add_dlq_parser, run_dlq
 from consumer.errors import ConfigError
 from consumer.export_cli import add_export_parser, run_export
@@ -26,7 +26,8 @@ from consumer.service import (
     Service,
     StartupInterruptedError,
 )
-from consumer.settings import Settings, SettingsError, read_dsn
+from consumer.settings import Settings, SettingsError
+from consumer.status_cli import add_status_parser, run_status
 
 log = logging.getLogger("consumer")
 
@@ -71,8 +72,7 @@ def _parser() -> argparse.ArgumentParser:
         "--exit-when-idle", dest="exit_when_idle_s", type=float, metavar="SECONDS",
         help="exit 0 once idle this long and every partition of the topics is committed",
     )  # fmt: skip
-    st = sub.add_parser("status", help="per-file ingest status")
-    st.add_argument("--json", action="store_true", help="machine-readable output")
+    add_status_parser(sub)
     add_export_parser(sub)
     add_migrate_parser(sub)
     add_dlq_parser(sub)
@@ -117,19 +117,6 @@ async def run_service(settings: Settings) -> int:
         code = 0
     # A second signal cut the shutdown short: 130 (the shell's code for an interrupt).
     return FORCED_EXIT_CODE if service.forced else code
-
-
-async def run_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    dsn = read_dsn("status", env)
-    if dsn is None:
-        return 2
-    conn = await pg_connect.connect(dsn)
-    try:
-        statuses = await status.file_statuses(conn)
-    finally:
-        await conn.close()
-    print(status.render_json(statuses) if args.json else status.render_table(statuses))
-    return 0
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:

@@ -105,7 +105,7 @@ def letter_of(record: Any) -> Letter:
     )
 
 
-async def _partitions(bootstrap: str, topic: str, security: KafkaSecurity | None) -> list[int]:
+async def topic_partitions(bootstrap: str, topic: str, security: KafkaSecurity | None) -> list[int]:
     """The topic's partitions ([] when it does not exist). A consumer reports only those
     of topics it subscribed to, so the admin client asks."""
     admin = AIOKafkaAdminClient(
@@ -125,7 +125,7 @@ async def read_letters(
 ) -> list[Letter]:
     """Every letter of the topic from the beginning to its end when the read starts, in
     (partition, offset) order; [] when the topic does not exist."""
-    tps = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic, security)]
+    tps = [TopicPartition(topic, p) for p in await topic_partitions(bootstrap, topic, security)]
     if not tps:
         return []
     consumer = AIOKafkaConsumer(
