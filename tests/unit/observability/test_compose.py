@@ -20,7 +20,9 @@ from tests.unit.observability.metric_contract import ROOT, load_yaml
 
 COMPOSE_SCHEMA = ROOT / "deploy" / "schema" / "compose-spec.json"
 
-SERVICES = {"kafka", "postgres", "migrate", "consumer", "prometheus", "grafana"}
+SERVICES = {
+    "kafka", "postgres", "postgres-exporter", "migrate", "consumer", "prometheus", "grafana"
+}  # fmt: skip
 LONG_RUNNING = SERVICES - {"migrate"}
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|PASSPHRASE|API_KEY", re.IGNORECASE)
 ONLY_INTERPOLATION = re.compile(r"^\$\{[A-Z0-9_]+(:?[?-][^}]*)?\}$")
@@ -63,7 +65,7 @@ def strings_under(key: str, node: Any) -> list[tuple[str, str]]:
     return strings(node)
 
 
-def test_the_six_services(services: dict[str, Any]) -> None:
+def test_the_seven_services(services: dict[str, Any]) -> None:
     assert set(services) == SERVICES
 
 
@@ -114,6 +116,22 @@ def test_consumer_is_scalable_and_health_checked(services: dict[str, Any]) -> No
     assert consumer["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert consumer["depends_on"]["kafka"] == {"condition": "service_healthy"}
     assert consumer["depends_on"]["postgres"] == {"condition": "service_healthy"}
+
+
+def test_postgres_exporter_runs_the_devstack_queries(services: dict[str, Any]) -> None:
+    exporter = services["postgres-exporter"]
+    queries = "./prometheus/postgres-exporter/queries.yml:/etc/postgres-exporter/queries.yml:ro"
+    assert queries in exporter["volumes"]
+    assert "--extend.query-path=/etc/postgres-exporter/queries.yml" in exporter["command"]
+    assert env(exporter)["DATA_SOURCE_PASS_FILE"] == "/run/secrets/postgres_password"
+    # The same release as Debian's package, which the devstack and the tests run.
+    assert exporter["image"].endswith(":v0.11.1")
+    devstack = (ROOT / "devstack" / "prometheus.sh").read_text()
+    assert "--no-collector.bgwriter" in devstack
+    assert "--no-collector.bgwriter" in exporter["command"]
+    scrape = load_yaml(ROOT / "prometheus" / "prometheus.compose.yml")["scrape_configs"]
+    (job,) = [j for j in scrape if j["job_name"] == "vinops-postgres"]
+    assert job["static_configs"] == [{"targets": ["postgres-exporter:9187"]}]
 
 
 def test_prometheus_mounts_config_and_the_shared_rules(services: dict[str, Any]) -> None:
