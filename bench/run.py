@@ -5,7 +5,8 @@
 Prints a table with PASS/MISS per target (information: timing never fails a run), writes
 bench/out/results-<timestamp>.json, latest.json and chart.png (full runs also
 docs/bench-chart.png). Exit status: 0, or 1 when a scenario crashed or a row count was
-wrong (raw.file_rows != rows published, lots != distinct good lots).
+wrong (raw.file_rows != rows published, lots != distinct good lots), 2 when a tool it runs
+(kcat) is not installed: one line names the package.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -162,12 +164,32 @@ async def main_async(args: argparse.Namespace) -> int:
     return 1 if ctx.failures else 0
 
 
+# Tools the run calls as programs: (command, Debian package that provides it).
+TOOLS = (("kcat", "kcat"),)
+
+
+def missing_tools(path: str | None = None) -> str | None:
+    """One line naming what to install, or None when every tool is on PATH."""
+    missing = [pkg for cmd, pkg in TOOLS if shutil.which(cmd, path=path) is None]
+    if not missing:
+        return None
+    names = ", ".join(cmd for cmd, pkg in TOOLS if pkg in missing)
+    return f"bench: {names} not found: install it (apt-get install -y {' '.join(missing)})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench.run", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="CI size (~20k rows, < 3 minutes)")
     p.add_argument("--only", help=f"comma-separated subset of {','.join(SCENARIOS)}")
     p.add_argument("--rows", type=int, help="override the feed size")
-    return asyncio.run(main_async(p.parse_args(argv)))
+    args = p.parse_args(argv)
+    # Checked before any service or feed work, so a missing tool costs one line, not a
+    # traceback minutes into the run.
+    missing = missing_tools()
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
+    return asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`consumer run | status | export-raw | migrate`: settings from the environment, flags override."""
+"""`consumer run | status | export-raw | migrate | dlq`: settings from the environment, flags
+override."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from typing import NoReturn
 
 import asyncpg
 
-from consumer import logs, membership, status
+from consumer import logs, membership
+from consumer.dlq_cli import add_dlq_parser, run_dlq
 from consumer.errors import ConfigError
 from consumer.export_cli import add_export_parser, run_export
 from consumer.migrate_cli import add_migrate_parser, run_migrate
@@ -24,7 +26,8 @@ from consumer.service import (
     Service,
     StartupInterruptedError,
 )
-from consumer.settings import Settings, SettingsError, read_dsn
+from consumer.settings import Settings, SettingsError
+from consumer.status_cli import add_status_parser, run_status
 
 log = logging.getLogger("consumer")
 
@@ -69,10 +72,10 @@ def _parser() -> argparse.ArgumentParser:
         "--exit-when-idle", dest="exit_when_idle_s", type=float, metavar="SECONDS",
         help="exit 0 once idle this long and every partition of the topics is committed",
     )  # fmt: skip
-    st = sub.add_parser("status", help="per-file ingest status")
-    st.add_argument("--json", action="store_true", help="machine-readable output")
+    add_status_parser(sub)
     add_export_parser(sub)
     add_migrate_parser(sub)
+    add_dlq_parser(sub)
     return p
 
 
@@ -116,19 +119,6 @@ async def run_service(settings: Settings) -> int:
     return FORCED_EXIT_CODE if service.forced else code
 
 
-async def run_status(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    dsn = read_dsn("status", env)
-    if dsn is None:
-        return 2
-    conn = await asyncpg.connect(dsn)
-    try:
-        statuses = await status.file_statuses(conn)
-    finally:
-        await conn.close()
-    print(status.render_json(statuses) if args.json else status.render_table(statuses))
-    return 0
-
-
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     args = _parser().parse_args(argv)
     environ = os.environ if env is None else env
@@ -141,6 +131,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return asyncio.run(run_status(args, environ))
         if args.command == "export-raw":
             return asyncio.run(run_export(args, environ))
+        if args.command == "dlq":
+            return asyncio.run(run_dlq(args, environ))
         return asyncio.run(run_migrate(args, environ))
     except (SettingsError, ConfigError) as exc:
         print(f"consumer {args.command}: {exc}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """``consumer export-raw FILE [--out PATH]``: argparse glue and the output file only.
 
 Exit codes: 0 the whole file was written; 1 rows are missing (what exists is written, the
-count is on stderr) or the database failed; 2 no DSN, or FILE names no file or several.
+count is on stderr) or the database failed; 2 no DSN, or FILE names no file or several;
+5 cannot connect (nothing answers, the login or the certificate refused).
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-import asyncpg
-
-from consumer import export
+from consumer import export, pg_connect
 from consumer.settings import read_dsn
 
 
@@ -60,7 +59,7 @@ async def run_export(
     dsn = read_dsn("export-raw", env)
     if dsn is None:
         return 2
-    conn = await asyncpg.connect(dsn)
+    conn = await pg_connect.connect(dsn)
     try:
         # Resolved first, so an ambiguous or unknown FILE creates no output at all.
         source = await export.find_file(conn, args.file)

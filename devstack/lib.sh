@@ -6,6 +6,9 @@ KAFKA_PORT="${VINOPS_DEVSTACK_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${VINOPS_DEVSTACK_KAFKA_CONTROLLER_PORT:-19093}"
 PG_PORT="${VINOPS_DEVSTACK_PG_PORT:-15432}"
 PROM_PORT="${VINOPS_DEVSTACK_PROMETHEUS_PORT:-19090}"
+# prometheus/prometheus.yml scrapes the exporter here; another port is written into the
+# stack's own copy of that config.
+PG_EXPORTER_PORT="${VINOPS_DEVSTACK_PG_EXPORTER_PORT:-19187}"
 # Next to the plain listener, so a second stack's ports never collide with the first one's.
 KAFKA_SASL_PORT="${VINOPS_DEVSTACK_KAFKA_SASL_PORT:-$((KAFKA_PORT + 2))}"
 KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT"

@@ -57,6 +57,8 @@ cmd_status() {
     else log "postgres:   stopped"; rc=3; fi
     if prom_running; then log "prometheus: running  $PROM_URL"
     else log "prometheus: stopped (optional)"; fi
+    if pg_exporter_running; then log "pg exporter: running  http://127.0.0.1:$PG_EXPORTER_PORT/metrics"
+    else log "pg exporter: stopped (optional)"; fi
     return "$rc"
 }
 

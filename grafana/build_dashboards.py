@@ -25,6 +25,10 @@ SEL = 'job="vinops-consumer", instance=~"$instance"'
 UNKNOWN_RATE_THRESHOLD = 0.15  # same number as VinopsUnknownRateHigh
 COMMIT_AGE_ALERT_SECONDS = 300  # same number as VinopsLagGrowingNoCommits
 PAUSED_ALERT_SECONDS = 300  # same number as VinopsBatchRetriedTooLong
+XACT_ALERT_SECONDS = 300  # same number as VinopsTransactionOpenTooLong
+BLOAT_ALERT_RATIO = 0.2  # same number as VinopsTableBloat
+# PostgreSQL's exporter is one target per database server, not per consumer.
+PG = 'job="vinops-postgres"'
 
 
 def target(ref: str, expr: str, legend: str) -> Json:
@@ -403,7 +407,7 @@ def isolation_panels() -> list[Json]:
                 "Dead letters the dead-letter topic could not take as they were, per interval: "
                 "truncated (a cut letter went: size, SHA-256 and where the database keeps the "
                 "whole message in its headers) and unsent (Kafka refused even that; the "
-                "message is in audit.parse_errors and raw.rows only). The batch committed."
+                "message is in audit.parse_errors and raw.file_rows only). The batch committed."
             ),
             targets=[
                 target(
@@ -434,6 +438,169 @@ def isolation_panels() -> list[Json]:
                 ("orange", PAUSED_ALERT_SECONDS / 5),
                 ("red", PAUSED_ALERT_SECONDS),
             ),
+        ),
+    ]
+
+
+def latency_panels() -> list[Json]:
+    return [
+        row(106, "Latency and skipped records", 69),
+        timeseries(
+            18,
+            "Publish to commit p50 / p99",
+            about=(
+                "Seconds from a row's Kafka timestamp (when the producer published it) to the "
+                "PostgreSQL commit of its batch: what a reader of the database waits for."
+            ),
+            targets=[
+                target("A", quantile(0.5, "vinops_publish_to_commit_seconds"), "p50"),
+                target("B", quantile(0.99, "vinops_publish_to_commit_seconds"), "p99"),
+            ],
+            unit="s",
+            pos=grid(0, 70, 12),
+        ),
+        timeseries(
+            19,
+            "Offset gaps / s",
+            about=(
+                "Fetches that handed out records past the expected offset; the partition was "
+                "read again from there, nothing was lost. A gap a fresh read shows again "
+                "(compaction of the files topic) is accepted. Sustained on the row topic: "
+                "worth a look at the broker."
+            ),
+            targets=[
+                target(
+                    "A", f"sum by (instance) ({rate('vinops_offset_gaps_total')})", "{{instance}}"
+                )
+            ],
+            unit="ops",
+            pos=grid(12, 70, 12),
+        ),
+    ]
+
+
+def postgres_panels() -> list[Json]:
+    def top(ref: str, expr: str) -> Json:
+        return target(ref, f"topk(10, {expr})", "{{query}}")
+
+    dead_share = (
+        f"pg_table_dead_tuples{{{PG}}} / clamp_min(pg_table_live_tuples{{{PG}}}"
+        f" + pg_table_dead_tuples{{{PG}}}, 1)"
+    )
+    return [
+        row(107, "PostgreSQL", 78),
+        timeseries(
+            20,
+            "Top statements by total time",
+            about=(
+                "Execution time per second of the statements (pg_stat_statements) with the "
+                "most total time: where the database's time goes. Legend: the statement's "
+                "first 80 characters."
+            ),
+            targets=[top("A", f"rate(pg_statements_total_seconds{{{PG}}}[$__rate_interval])")],
+            unit="s",
+            pos=grid(0, 79, 8),
+        ),
+        timeseries(
+            21,
+            "Top statements by mean time",
+            about="Mean execution time per call of the top statements (pg_stat_statements).",
+            targets=[top("A", f"pg_statements_mean_seconds{{{PG}}}")],
+            unit="s",
+            pos=grid(8, 79, 8),
+        ),
+        timeseries(
+            22,
+            "Top statements by calls / s",
+            about="Calls per second of the top statements (pg_stat_statements).",
+            targets=[top("A", f"rate(pg_statements_calls{{{PG}}}[$__rate_interval])")],
+            unit="ops",
+            pos=grid(16, 79, 8),
+        ),
+        timeseries(
+            23,
+            "Connections by state",
+            about="Server connections (pg_stat_activity) by state: active, idle, idle in "
+            "transaction...",
+            targets=[target("A", f"sum by (state) (pg_stat_activity_count{{{PG}}})", "{{state}}")],
+            unit="short",
+            pos=grid(0, 87, 8),
+        ),
+        timeseries(
+            24,
+            "Locks waiting",
+            about="Lock requests not granted (pg_locks): a backend waits for another's lock.",
+            targets=[target("A", f"max(pg_locks_waiting_count{{{PG}}})", "waiting")],
+            unit="short",
+            pos=grid(8, 87, 8),
+        ),
+        stat(
+            25,
+            "Oldest open transaction",
+            about=(
+                "Age of the oldest open transaction of the database, running or idle in "
+                "transaction. Red at the 5 minute VinopsTransactionOpenTooLong threshold."
+            ),
+            targets=[target("A", f"max(pg_xact_oldest_seconds{{{PG}}})", "oldest")],
+            unit="s",
+            pos=grid(16, 87, 8),
+            steps=thresholds(
+                ("green", None), ("orange", XACT_ALERT_SECONDS / 5), ("red", XACT_ALERT_SECONDS)
+            ),
+        ),
+        timeseries(
+            26,
+            "WAL written / s",
+            about="Write-ahead log bytes per second: the write load of the whole server.",
+            targets=[
+                target("A", f"sum(rate(pg_wal_position_bytes{{{PG}}}[$__rate_interval]))", "WAL")
+            ],
+            unit="Bps",
+            pos=grid(0, 95, 8),
+        ),
+        timeseries(
+            27,
+            "Checkpoints",
+            about=(
+                "Checkpoints per interval (from the control file's last checkpoint time). "
+                "Many more than one per checkpoint_timeout: max_wal_size is too small."
+            ),
+            targets=[
+                target(
+                    "A",
+                    f"sum(changes(pg_checkpoint_last_time_seconds{{{PG}}}[$__rate_interval]))",
+                    "checkpoints",
+                )
+            ],
+            unit="short",
+            pos=grid(8, 95, 8),
+        ),
+        timeseries(
+            28,
+            "Table and index sizes",
+            about="The largest tables of our schemas: the table (TOAST included) and its indexes.",
+            targets=[
+                target("A", f"topk(10, pg_table_heap_bytes{{{PG}}})", "{{schema}}.{{table}}"),
+                target(
+                    "B",
+                    f"topk(10, pg_table_index_bytes{{{PG}}})",
+                    "{{schema}}.{{table}} indexes",
+                ),
+            ],
+            unit="bytes",
+            pos=grid(16, 95, 8),
+        ),
+        timeseries(
+            29,
+            "Dead row share (alert at 20%)",
+            about=(
+                "Dead rows over live + dead per table (statistics): space autovacuum has not "
+                "reclaimed. The red line is VinopsTableBloat's threshold (with > 10,000 dead)."
+            ),
+            targets=[target("A", f"topk(10, {dead_share})", "{{schema}}.{{table}}")],
+            unit="percentunit",
+            pos=grid(0, 103, 24),
+            limit=thresholds(("green", None), ("red", BLOAT_ALERT_RATIO)),
         ),
     ]
 
@@ -532,7 +699,9 @@ def ingest_dashboard() -> Json:
         + lag_panels()
         + batch_panels()
         + process_panels()
-        + isolation_panels(),
+        + isolation_panels()
+        + latency_panels()
+        + postgres_panels(),
     }
 
 

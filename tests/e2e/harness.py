@@ -128,7 +128,7 @@ class Harness:
             cwd=ROOT, env=self.env(), capture_output=True, timeout=60, check=False,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr.decode()
-        result: list[dict[str, Any]] = orjson.loads(done.stdout)
+        result: list[dict[str, Any]] = orjson.loads(done.stdout)["files"]
         return result
 
 

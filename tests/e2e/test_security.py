@@ -137,7 +137,7 @@ async def test_publish_and_consume_over_sasl_ssl_with_postgres_verify_full(
 
     status = await _run(["-m", "consumer", "status", "--json"], pg)
     assert status.returncode == 0, status.stderr
-    assert [f["rows_committed"] for f in orjson.loads(status.stdout)] == [rows]
+    assert [f["rows_committed"] for f in orjson.loads(status.stdout)["files"]] == [rows]
 
     # migrate reads sslmode and the CA from the DSN itself, as libpq does.
     dsn = f"{harness.admin_dsn}?sslmode=verify-full&sslrootcert={secure.ca_file}"

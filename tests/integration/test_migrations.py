@@ -29,7 +29,7 @@ TABLES = {
     "raw.file_rows",
     "staging.copart_raw",
     "audit.vin_conflicts", "audit.parse_errors", "audit.etl_runs",
-    "ingest.schema_migrations", "ingest.consumer_offsets",
+    "ingest.schema_migrations", "ingest.consumer_offsets", "ingest.dlq_replays",
 }  # fmt: skip
 VIEWS = {
     "audit.v_ingest_count",
@@ -144,7 +144,7 @@ async def test_failing_migration_rolls_back_and_names_the_file(
     copy = tmp_path / "migrations"
     shutil.copytree(default_migrations_dir(), copy)
     entries = json.loads((copy / "_registry.json").read_text())
-    next_id = f"{len(entries) + 1:04d}"
+    next_id = f"{int(entries[-1]['id']) + 1:04d}"
     bad = f"{next_id}_broken.sql"
     (copy / bad).write_text("CREATE TABLE public.half_done (x int);\nSELECT 1/0;\n")
     entries.append(

@@ -27,7 +27,8 @@ def test_the_tests_container_gets_the_bootstrap_files_compose_mounts() -> None:
     assert bootstrap_mounts == {f"./{source}:{target}:ro" for source, target, _ in BOOTSTRAP_FILES}
     for source, _, mode in BOOTSTRAP_FILES:
         assert (ROOT / source).stat().st_mode & 0o111 == mode & 0o111, source
-    assert set(PASSWORD_VARIABLES) <= set(postgres["environment"])
+    # Compose hands the passwords over as secrets (files), through NAME_FILE.
+    assert {f"{v}_FILE" for v in PASSWORD_VARIABLES} <= set(postgres["environment"])
     wrapper = (ROOT / "deploy" / "postgres-init.sh").read_text()
     assert all(f"${{{variable}" in wrapper for variable in PASSWORD_VARIABLES)
 

@@ -43,9 +43,29 @@ CONSUMER_METRICS = frozenset(
         "vinops_lots_removed_total",
         "vinops_group_lag_messages",
         "vinops_partition_assigned",
+        "vinops_publish_to_commit_seconds_bucket",
     }
 )
 METRIC_NAME = re.compile(r"\bvinops_[a-z_]+\b")
+PG_METRIC_NAME = re.compile(r"\bpg_[a-z_]+\b")
+EXPORTER_QUERIES = ROOT / "prometheus" / "postgres-exporter" / "queries.yml"
+# The exporter's own defaults that dashboards and rules use (0.11.1, Debian's and compose's).
+EXPORTER_DEFAULT_METRICS = frozenset({"pg_stat_activity_count", "pg_up"})
+
+
+def exporter_metrics() -> frozenset[str]:
+    """Series the exporter makes of queries.yml (<query name>_<column>, labels excluded)
+    and the defaults used."""
+    names = {
+        f"{query}_{column}"
+        for query, spec in load_yaml(EXPORTER_QUERIES).items()
+        for metric in spec["metrics"]
+        for column, how in metric.items()
+        if how["usage"] != "LABEL"
+    }
+    return frozenset(names) | EXPORTER_DEFAULT_METRICS
+
+
 RECORDED_NAME = re.compile(r"\bvinops:[a-z0-9_:]+\b")
 
 

@@ -19,14 +19,16 @@ from tests.unit.observability.metric_contract import (
     CONSUMER_METRICS,
     DASHBOARD_UID,
     METRIC_NAME,
+    PG_METRIC_NAME,
     RECORDED_NAME,
     ROOT,
+    exporter_metrics,
     load_yaml,
     rules,
 )
 
 DASHBOARD_DIR = ROOT / "grafana" / "dashboards"
-UNITS = {"ops", "s", "bytes", "percentunit", "short"}
+UNITS = {"ops", "s", "bytes", "Bps", "percentunit", "short"}
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +98,25 @@ def test_units_match_what_panels_show(dashboard: dict[str, Any]) -> None:
     assert units["Time since last commit"] == "s"
     assert units["Process memory (RSS)"] == "bytes"
     assert units["Process CPU"] == "percentunit"
+    assert units["Publish to commit p50 / p99"] == "s"
+    assert units["Offset gaps / s"] == "ops"
+
+
+def test_the_latency_and_gap_metrics_have_panels(dashboard: dict[str, Any]) -> None:
+    exprs = " ".join(t.expr for t in prom.panel_targets(dashboard))
+    assert "vinops_publish_to_commit_seconds_bucket" in exprs
+    assert "vinops_offset_gaps_total" in exprs
+
+
+def test_the_postgres_row_shows_what_the_issue_asked(dashboard: dict[str, Any]) -> None:
+    exprs = " ".join(t.expr for t in prom.panel_targets(dashboard))
+    for series in (
+        "pg_statements_total_seconds", "pg_statements_mean_seconds", "pg_statements_calls",
+        "pg_stat_activity_count", "pg_locks_waiting_count", "pg_wal_position_bytes",
+        "pg_checkpoint_last_time_seconds", "pg_table_heap_bytes", "pg_table_index_bytes",
+        "pg_xact_oldest_seconds", "pg_table_dead_tuples",
+    ):  # fmt: skip
+        assert series in exprs, series
 
 
 def test_unknown_rate_panel_draws_the_alert_threshold(dashboard: dict[str, Any]) -> None:
@@ -112,7 +133,10 @@ def test_queries_use_known_metrics_and_variables(dashboard: dict[str, Any]) -> N
     exprs = [t.expr for t in prom.panel_targets(dashboard)]
     assert {m for e in exprs for m in METRIC_NAME.findall(e)} - CONSUMER_METRICS == set()
     assert {m for e in exprs for m in RECORDED_NAME.findall(e)} - recorded == set()
+    assert {m for e in exprs for m in PG_METRIC_NAME.findall(e)} - exporter_metrics() == set()
     for expr in exprs:
+        if PG_METRIC_NAME.search(expr):
+            assert 'job="vinops-postgres"' in expr, expr
         prom.substitute(expr)  # raises on a variable the dashboard does not define
         if METRIC_NAME.search(expr) or "up{" in expr:
             assert 'instance=~"$instance"' in expr, expr

@@ -71,6 +71,8 @@ def test_every_dashboard_query_has_data_and_unknown_rate_alert_holds(
             prom.load_dashboards(),
             alerts,
             must_fire=["VinopsUnknownRateHigh"],
+            # No PostgreSQL here: tests/e2e/test_dashboards_live.py proves that row.
+            without_jobs=[prom.PG_JOB],
         )
         ratio = server.query("vinops:unknown_field_ratio:rate5m")
     assert report.empty_targets == []

@@ -13,11 +13,13 @@ from tests.unit.observability.metric_contract import (
     CONSUMER_METRICS,
     DOC,
     METRIC_NAME,
+    PG_METRIC_NAME,
     PROMTOOL_TESTS_DIR,
     RECORDED_NAME,
     ROOT,
     RULES_DIR,
     doc_anchors,
+    exporter_metrics,
     load_yaml,
     rules,
 )
@@ -89,6 +91,7 @@ def test_every_recording_rule_is_tested_or_used_by_an_alert() -> None:
 
 def test_alert_names_and_metadata() -> None:
     anchors = doc_anchors()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     problems = []
     for rule in rules("alert"):
         name, notes = rule["alert"], rule.get("annotations", {})
@@ -101,6 +104,10 @@ def test_alert_names_and_metadata() -> None:
             problems.append(f"{name}: runbook_url {notes.get('runbook_url')}")
         if name.lower() not in anchors:
             problems.append(f"{name}: no heading for it in {DOC.name}")
+        if notes.get("runbook_line") != f"README.md#runbook-{name.lower()}":
+            problems.append(f"{name}: runbook_line {notes.get('runbook_line')}")
+        if f'<a id="runbook-{name.lower()}"></a>**{name}**: ' not in readme:
+            problems.append(f"{name}: no runbook line in the README")
     assert problems == []
 
 
@@ -111,6 +118,8 @@ def test_rules_use_only_consumer_metrics_and_defined_recordings() -> None:
     assert metrics - CONSUMER_METRICS == set()
     assert {m for e in exprs for m in RECORDED_NAME.findall(e)} - recorded == set()
     assert all('job="vinops-consumer"' in e for e in exprs if METRIC_NAME.search(e))
+    assert {m for e in exprs for m in PG_METRIC_NAME.findall(e)} - exporter_metrics() == set()
+    assert all('job="vinops-postgres"' in e for e in exprs if PG_METRIC_NAME.search(e))
 
 
 def test_compose_config_mounts_the_same_rules() -> None:
