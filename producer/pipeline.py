@@ -156,6 +156,10 @@ class ChunkReader:
                     await ready
                 finally:
                     loop.remove_reader(conn.fileno())
+            else:
+                # A chunk already waiting: still a turn of the loop per chunk, so that Ctrl-C
+                # (a cancelled task) stops the publication between chunks, not at its end.
+                await asyncio.sleep(0)
             # A chunk is written in one go once built, so this read blocks only for the copy.
             try:
                 chunk = receive(conn)
