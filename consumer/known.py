@@ -40,19 +40,25 @@ class KnownContents:
         self.unchanged = 0
         self.fields_total = 0
         self.fields_unknown = 0
-        # Contents first seen in this batch and mapped: a repeat is referenced, not processed.
-        self._mapped: set[bytes] = set()
+        # Contents first seen in this batch and mapped, with their field counts: a repeat is
+        # referenced, not processed, and counts its fields as the first did.
+        self._mapped: dict[bytes, tuple[int, int]] = {}
         # A row's headers in the producer's order, row number and digest left out -> the
         # file's RowMeta once they were checked, None when they are not a valid row's.
         self._templates: dict[Headers, RowMeta | None] = {}
+
+    @property
+    def looked_up(self) -> Known:
+        """What the look-up said (a bisected half of the batch reuses it)."""
+        return self._known
 
     def stored(self, digest: bytes) -> bool:
         """The raw layer holds this content already (applied or not): its body is not resent."""
         return digest in self._known
 
-    def mapped(self, digest: bytes) -> None:
+    def mapped(self, digest: bytes, fields_total: int, fields_unknown: int) -> None:
         """This batch maps the content: a later row with it is only referenced."""
-        self._mapped.add(digest)
+        self._mapped[digest] = (fields_total, fields_unknown)
 
     def reference(self, message: Inbound) -> Reference | None:
         """The fast path: a bare reference when the row is in the producer's header order and
@@ -107,8 +113,11 @@ class KnownContents:
         """
         counts = self._known.get(digest)
         if counts is None:
-            if digest not in self._mapped:
+            repeat = self._mapped.get(digest)
+            if repeat is None:
                 return False  # new, or stored but never applied: processed again
+            self.fields_total += repeat[0]
+            self.fields_unknown += repeat[1]
         elif counts[2] is not (observed is not None):
             return False
         else:

@@ -133,6 +133,9 @@ class PreparedBatch:
     fields_unknown: int = 0
     unchanged: int = 0  # rows whose content was already applied: referenced, not processed
     digest_mismatches: int = 0  # rows whose digest header named another content
+    # The contents the look-up found stored: a bisected half is prepared with them, so it
+    # neither re-applies what was applied nor re-sends bodies the raw layer holds.
+    known: Known = field(default_factory=dict)
 
     @property
     def newest_timestamp_ms(self) -> int | None:

@@ -213,7 +213,7 @@ class BatchBuilder:
             # Cells are cut only from a value stored as an array of its cells: one written
             # otherwise is kept whole, as received, and is its own content.
             digest, observed = content_digest(value), None
-        self.known.mapped(digest)
+        self.known.mapped(digest, mapped.fields_total, mapped.fields_unknown)
         # Stored but never applied (the database refused it before): only applied now.
         body, layout = (
             (None, None)

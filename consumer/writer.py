@@ -15,7 +15,7 @@ from consumer.logs import ctx
 from consumer.metrics import Metrics
 from consumer.offsets import BatchOffsets
 from consumer.prepare import prepare
-from consumer.prepared import PreparedBatch
+from consumer.prepared import Known, PreparedBatch
 from consumer.records import Inbound
 from consumer.rejects import reject
 from consumer.sink import BatchOutcome, Sink
@@ -46,11 +46,12 @@ class BatchWriter:
         self._max_row_bytes = max_row_bytes
 
     async def write(
-        self, messages: Sequence[Inbound], sent: Sent, prepared: PreparedBatch | None = None
-    ) -> BatchOffsets:
+        self, messages: Sequence[Inbound], sent: Sent, prepared: PreparedBatch | None = None,
+        known: Known | None = None,
+    ) -> BatchOffsets:  # fmt: skip
         """Commit ``messages``; returns the offsets committed with them."""
         batch = prepared or prepare(
-            messages, row_topic=self._row_topic, files_topic=self._files_topic,
+            messages, row_topic=self._row_topic, files_topic=self._files_topic, known=known,
             max_row_bytes=self._max_row_bytes,
         )  # fmt: skip
         try:
@@ -62,8 +63,8 @@ class BatchWriter:
                 log.info(
                     "data error: bisecting", extra=ctx(messages=len(messages), error=str(exc)[:200])
                 )
-                first = await self.write(messages[:mid], sent)
-                second = await self.write(messages[mid:], sent)
+                first = await self.write(messages[:mid], sent, known=batch.known)
+                second = await self.write(messages[mid:], sent, known=batch.known)
                 return first.merged(second)
             reason = reject_reason(exc)
             log.warning(

@@ -519,13 +519,15 @@ async def test_references_partly_recorded_keep_the_first_and_count_only_the_new(
     rows = [row_msg(member_row(str(i)), row_no=i, offset=i - 1) for i in (1, 2, 3)]
     first = await write(sink, [started_msg(offset=0), *rows[:2]])
     assert first.raw_rows_inserted == 2
-    again = await write(sink, [*rows, completed_msg(rows=3, offset=1)])
+    # The same rows again, read at other offsets: an overwrite would show the new offsets.
+    resent = [dataclasses.replace(r, offset=r.offset + 10) for r in rows]
+    again = await write(sink, [*resent, completed_msg(rows=3, offset=1)])
     assert again.raw_rows_inserted == 1
     assert again.rows == outcome(inserted=1, unchanged=2)
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM raw.file_rows") == 3
         offsets = await conn.fetch("SELECT row_no, kafka_offset FROM raw.file_rows ORDER BY 1")
-        assert [(r[0], r[1]) for r in offsets] == [(1, 0), (2, 1), (3, 2)]
+        assert [(r[0], r[1]) for r in offsets] == [(1, 0), (2, 1), (3, 12)]
         run = await one(conn, "SELECT rows_processed, status FROM audit.etl_runs")
     assert (run["rows_processed"], run["status"]) == (3, "completed")
 
@@ -605,3 +607,34 @@ async def test_a_new_mapping_version_applies_an_unchanged_content_again(
     assert version == mapped.MAPPING_VERSION
     # And under the new version it is skipped again.
     assert (await write_known(sink, [download(4)])).unchanged == 1
+
+
+async def test_a_bisected_half_neither_reapplies_nor_resends_what_is_stored(
+    sink: Sink, pool: asyncpg.Pool, kafka_bootstrap: str
+) -> None:
+    known_row = row_msg(member_row("6"), file="first", row_no=1, offset=0)
+    await write_known(sink, [known_row])
+    again = row_msg(member_row("6"), file="second", row_no=1, offset=1)
+    a = row_msg(member_row("5", Odometer="1.0"), file="second", row_no=2, offset=2)
+    b = row_msg(member_row("5", Odometer="2.0"), file="second", row_no=3, offset=3)
+    known = await sink.known_contents(identify([again, a, b], ROW_TOPIC)[0])
+    batch = prepare([again, a, b], row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
+    broken = dataclasses.replace(batch, winners=dataclasses.replace(batch.winners, lots=(0, 1)))
+    metrics = Metrics(CollectorRegistry())
+    dlq = DeadLetterSender(
+        kafka_bootstrap, "vinops.test.unused.dlq", "test", max_message_bytes=1_000_000
+    )
+    await dlq.start()
+    try:
+        writer = BatchWriter(sink, dlq, metrics, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
+        await writer.write([again, a, b], set(), broken)
+    finally:
+        await dlq.stop()
+    async with pool.acquire() as conn:
+        orphans = await conn.fetchval(
+            "SELECT count(*) FROM raw.content_chunks ch WHERE NOT EXISTS "
+            "(SELECT 1 FROM raw.contents c WHERE c.chunk_id = ch.chunk_id)"
+        )
+        assert orphans == 0
+        assert await conn.fetchval("SELECT count(*) FROM raw.file_rows") == 4
+    assert metrics.registry.get_sample_value("vinops_rows_unchanged_total") == 1

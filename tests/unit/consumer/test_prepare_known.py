@@ -54,6 +54,11 @@ def test_a_content_repeated_in_one_batch_is_mapped_once() -> None:
     assert row.body is not None
     assert [(r.row_no, r.digest) for r in batch.references] == [(1, row.digest), (2, row.digest)]
     assert batch.unchanged == 1
+    # The repeat counts its fields as the first did: the unknown rate sees every row.
+    assert (batch.fields_total, batch.fields_unknown) == (
+        2 * row.mapped.fields_total,
+        2 * row.mapped.fields_unknown,
+    )
 
 
 def test_without_the_header_a_known_content_is_still_recognised() -> None:
@@ -92,12 +97,15 @@ def test_a_known_content_with_a_wrong_header_value_is_refused_not_referenced() -
     known: dict[bytes, tuple[int, int, bool] | None] = {digest_of(message): (48, 5, True)}
     for name, value in ((H_CONTRACT, b"v0"), (H_FILE_ID, b"not-a-uuid"), (H_ROW_NO, b"x")):
         broken = dataclasses.replace(
-            message, headers=tuple((n, value if n == name else v) for n, v in message.headers)
+            message,
+            offset=1,  # its own position: the outcome must show which message is which
+            headers=tuple((n, value if n == name else v) for n, v in message.headers),
         )
         batch = run(message, broken, known=known)
         # The good row is referenced; the broken one is a parse error, never a reference.
         assert [r.kafka_offset for r in batch.references] == [0], name
         assert batch.unchanged == 1, name
+        assert [p.message_ref.offset for p in batch.parse_errors] == [1], name
         assert [p.reason for p in batch.parse_errors] in (["contract_version"], ["bad_value"])
 
 
