@@ -113,7 +113,7 @@ class Winners:
     """Indexes into ``PreparedBatch.rows`` of the versions each upsert applies."""
 
     lots: tuple[int, ...] = ()
-    vehicles: tuple[tuple[int, str], ...] = ()  # (row index, first-seen raw spelling)
+    vehicles: tuple[tuple[int, str], ...] = ()  # (row index, the winner's raw spelling)
     sale_events: tuple[int, ...] = ()
     images: tuple[tuple[int, int], ...] = ()  # (row index, index into mapped.images)
 

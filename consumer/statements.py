@@ -50,7 +50,9 @@ LAYOUT = load("layout.sql")
 VEHICLES = load(
     "vehicles.sql.tmpl",
     attrs=", ".join(VEHICLE_ATTRS),
-    attrs_keep_known=", ".join(f"{c} = COALESCE(EXCLUDED.{c}, v.{c})" for c in VEHICLE_ATTRS),
+    attrs_set=", ".join(f"{c} = EXCLUDED.{c}" for c in VEHICLE_ATTRS),
+    v_attrs=", ".join(f"v.{c}" for c in VEHICLE_ATTRS),
+    excluded_attrs=", ".join(f"EXCLUDED.{c}" for c in VEHICLE_ATTRS),
     v_newer=_newer("v"),
 )
 LOTS = load(
@@ -60,8 +62,6 @@ LOTS = load(
     set_data=", ".join(f"{c} = EXCLUDED.{c}" for c in (*LOT_DATA, *LOT_DESCRIPTION)),
     l_values=", ".join(f"l.{c}" for c in (*LOT_DATA, *LOT_DESCRIPTION)),
     excluded_values=", ".join(f"EXCLUDED.{c}" for c in (*LOT_DATA, *LOT_DESCRIPTION)),
-    vin_raw_kept="CASE WHEN EXCLUDED.vin IS NULL AND l.vin IS NOT NULL THEN l.vin_raw"
-    " ELSE EXCLUDED.vin_raw END",
     l_newer=_newer("l"),
 )
 SIDE_TABLES = load("side_tables.sql.tmpl", s_newer=_newer("s"))

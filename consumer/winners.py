@@ -24,7 +24,6 @@ def _version(row: RawRow) -> tuple[dt.datetime, bytes]:
 def winners_of(rows: Sequence[RawRow]) -> tuple[Winners, int]:
     lots: dict[str, int] = {}
     vehicles: dict[str, int] = {}
-    first_raw: dict[str, str] = {}
     sales: dict[tuple[str, dt.date], int] = {}
     images: dict[tuple[str, str, str], tuple[int, int]] = {}
     mapped_count = 0
@@ -39,7 +38,6 @@ def winners_of(rows: Sequence[RawRow]) -> tuple[Winners, int]:
             lots[lot] = i
         if m.vin is not None and m.vin.normalized is not None:
             vin = m.vin.normalized
-            first_raw.setdefault(vin, m.vin.raw)
             if vin not in vehicles or _version(rows[vehicles[vin]]) <= version:
                 vehicles[vin] = i
         if m.sale_date is not None:
@@ -50,8 +48,14 @@ def winners_of(rows: Sequence[RawRow]) -> tuple[Winners, int]:
             images.setdefault((lot, image.kind, image.storage_key), (i, j))
     winners = Winners(
         lots=tuple(sorted(lots.values())),
-        vehicles=tuple(sorted((i, first_raw[vin]) for vin, i in vehicles.items())),
+        # The winner's own spelling: the vehicle is the newest version whole (its vin_raw too).
+        vehicles=tuple(sorted((i, _raw_vin(rows[i])) for i in vehicles.values())),
         sale_events=tuple(sorted(sales.values())),
         images=tuple(sorted(images.values())),
     )
     return winners, mapped_count - len(lots)
+
+
+def _raw_vin(row: RawRow) -> str:
+    reading = row.mapped.vin if row.mapped is not None else None
+    return reading.raw if reading is not None else ""

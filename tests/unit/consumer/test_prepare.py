@@ -87,7 +87,8 @@ def test_vehicles_sale_events_and_images_are_deduped() -> None:
         row_msg(member_row("2", "2020-06-08T00:00:00Z"), row_no=2, offset=1),
         row_msg(member_row("1", "2020-06-07T00:00:00Z"), row_no=3, offset=2),
     )  # fmt: skip
-    assert batch.winners.vehicles == ((1, "4jgbf7be5aa585531"),)  # newest row, first spelling
+    # The newest version wins whole: its own spelling of the VIN.
+    assert batch.winners.vehicles == ((1, "4JGBF7BE5AA585531"),)
     assert batch.winners.sale_events == (1, 2)  # one per (lot, sale date)
     assert len(batch.winners.images) == 4  # 2 lots x (thumbnail, lot images)
 

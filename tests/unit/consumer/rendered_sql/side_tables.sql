@@ -8,7 +8,7 @@ WITH se AS (
                       OFFSET 0) l
   WHERE b.sale_win ORDER BY l.id, b.sale_date
   ON CONFLICT (lot_id, sale_date) DO UPDATE SET
-    vin = COALESCE(EXCLUDED.vin, s.vin),
+    vin = EXCLUDED.vin,
     auction_datetime_utc = EXCLUDED.auction_datetime_utc,
     status = EXCLUDED.status,
     final_bid = EXCLUDED.final_bid,
@@ -25,6 +25,13 @@ WITH se AS (
   CROSS JOIN LATERAL (SELECT id, vin FROM public.lots WHERE lot_external_id = x.lot OFFSET 0) l
   ORDER BY l.id, x.kind, x.storage_key
   ON CONFLICT (lot_id, kind, storage_key) DO NOTHING
+  RETURNING 1
+), imv AS (
+  UPDATE public.images i SET vin = l.vin
+  FROM (SELECT DISTINCT lot_external_id FROM vinops_batch WHERE lot_win) b
+  CROSS JOIN LATERAL (SELECT id, vin FROM public.lots WHERE lot_external_id = b.lot_external_id
+                      OFFSET 0) l
+  WHERE i.lot_id = l.id AND i.vin IS DISTINCT FROM l.vin
   RETURNING 1
 ), vc AS (
   INSERT INTO audit.vin_conflicts (vin_raw, vin_normalized, lot_external_id, conflict_reason,
@@ -56,5 +63,6 @@ WITH se AS (
 )
 SELECT (SELECT count(*) FROM se)::int AS sale_events,
        (SELECT count(*) FROM im)::int AS images,
+       (SELECT count(*) FROM imv)::int AS images_moved,
        (SELECT array_agg(conflict_reason) FROM vc) AS conflicts,
        (SELECT array_agg(dedup_key) FROM pe) AS parse_errors
