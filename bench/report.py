@@ -54,6 +54,7 @@ def ratios(results: dict[str, Any]) -> dict[str, float | None]:
             results, "snapshot_real", "member", "growth_s2_over_s1"
         ),
         "camel_snapshot2_over_snapshot1": _get(results, "snapshot_real", "camel", "s2_over_s1"),
+        "rebuild_rows_per_s": _get(results, "snapshot_real", "member", "rebuild", "rows_per_s"),
         "camel_snapshot2_growth_over_snapshot1": _get(
             results, "snapshot_real", "camel", "growth_s2_over_s1"
         ),
@@ -204,6 +205,9 @@ def table(results: dict[str, Any]) -> str:
                              f" changed, +{_fmt(r.get('inserted'))} listed, "
                              f"{_fmt(r.get('unchanged_content'))} rows unchanged")  # fmt: skip
                 add(f"8r {dialect} real snapshot {k}", r, note)
+        rebuilt = (real.get(dialect) or {}).get("rebuild")
+        if rebuilt:
+            add(f"8r {dialect} rebuild --all", rebuilt, "re-derive both downloads: no change")
     peer = s.get("peer") or {}
     if peer.get("skipped"):
         lines.append(f"{'9 peer: Connect + Debezium JDBC':<34} skipped: {peer['skipped']}")

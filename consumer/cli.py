@@ -1,5 +1,5 @@
-"""`consumer run | status | export-raw | migrate | dlq`: settings from the environment, flags
-override."""
+"""`consumer run | status | export-raw | migrate | dlq | rebuild`: settings from the
+environment, flags override."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from consumer.dlq_cli import add_dlq_parser, run_dlq
 from consumer.errors import ConfigError
 from consumer.export_cli import add_export_parser, run_export
 from consumer.migrate_cli import add_migrate_parser, run_migrate
+from consumer.rebuild_cli import add_rebuild_parser, run_rebuild
 from consumer.service import (
     FORCED_EXIT_CODE,
     CannotConnectError,
@@ -76,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     add_export_parser(sub)
     add_migrate_parser(sub)
     add_dlq_parser(sub)
+    add_rebuild_parser(sub)
     return p
 
 
@@ -133,6 +135,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return asyncio.run(run_export(args, environ))
         if args.command == "dlq":
             return asyncio.run(run_dlq(args, environ))
+        if args.command == "rebuild":
+            return asyncio.run(run_rebuild(args, environ))
         return asyncio.run(run_migrate(args, environ))
     except (SettingsError, ConfigError) as exc:
         print(f"consumer {args.command}: {exc}", file=sys.stderr)

@@ -186,18 +186,7 @@ class Sink:
                 per_file_rows[file_id] += n
                 per_file_errors[file_id] += bad
                 raw_inserted += n
-            # 4. Vehicles before lots (FK), newest version per VIN.
-            if batch.winners.vehicles:
-                await conn.execute(sql.VEHICLES)
-            # 5. Lots: LWW upsert, lot_vin_changed, and the outcome counts.
-            if batch.winners.lots:
-                r = await conn.fetchrow(sql.LOTS)
-                rows["inserted"] += r["inserted"]
-                rows["updated"] += r["updated"]
-                rows["unchanged"] += r["unchanged"]
-                rows["stale"] += len(batch.winners.lots) - r["inserted"] - r["updated"]
-                rows["stale"] -= r["unchanged"]
-                conflicts["lot_vin_changed"] += r["vin_changed"]
+            await self._core(conn, batch, rows, conflicts)
 
         # 6. Sale events, images, row-level VIN conflicts, parse errors.
         parse_errors: collections.Counter[str] = collections.Counter()
@@ -236,6 +225,48 @@ class Sink:
             newest_timestamp_ms=batch.newest_timestamp_ms,
             lots_removed={k: n for k, n in lots_removed.items() if n},
         )
+
+    @staticmethod
+    async def _core(
+        conn: Any, batch: PreparedBatch, rows: dict[str, int],
+        conflicts: collections.Counter[str],
+    ) -> None:  # fmt: skip
+        """Steps 4 and 5, from the batch table: the core upserts and their outcome counts."""
+        # 4. Vehicles before lots (FK), newest version per VIN.
+        if batch.winners.vehicles:
+            await conn.execute(sql.VEHICLES)
+        # 5. Lots: LWW upsert, lot_vin_changed, and the outcome counts.
+        if batch.winners.lots:
+            r = await conn.fetchrow(sql.LOTS)
+            rows["inserted"] += r["inserted"]
+            rows["updated"] += r["updated"]
+            rows["unchanged"] += r["unchanged"]
+            rows["stale"] += len(batch.winners.lots) - r["inserted"] - r["updated"]
+            rows["stale"] -= r["unchanged"]
+            conflicts["lot_vin_changed"] += r["vin_changed"]
+
+    async def rederive(self, batch: PreparedBatch) -> dict[str, int]:
+        """The core tables only, from rows the raw layer already holds (``consumer rebuild``):
+        the same upserts and rule as ``write``, nothing raw, no run, no offset. Each row of
+        ``batch`` must be stored (``body`` None): the raw layer is not written."""
+        rows = dict.fromkeys(("inserted", "updated", "unchanged", "stale"), 0)
+        conflicts: collections.Counter[str] = collections.Counter()
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute(CREATE_BATCH_TABLE)
+                records = batch_records(batch, {})
+                if records:
+                    await conn.copy_records_to_table(
+                        "vinops_batch", records=records, columns=BATCH_COLUMNS
+                    )
+                await self._core(conn, batch, rows, conflicts)
+                if batch.rows:
+                    await conn.fetchrow(sql.SIDE_TABLES, *self._side_params(batch))
+                applied = [r.digest for r in batch.rows if r.mapped is not None]
+                await conn.execute(sql.MARK_APPLIED, applied, mapped.MAPPING_VERSION)
+        except PG_ERRORS as exc:
+            raise translate_pg(exc) from exc
+        return rows
 
     @staticmethod
     async def _write_references(

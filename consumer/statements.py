@@ -72,3 +72,4 @@ RUNS_AND_OFFSETS = load(
 )
 COMMITTED_OFFSETS = load("committed_offsets.sql")
 FILE_COMPLETED = load("file_completed.sql")
+MARK_APPLIED = load("mark_applied.sql")

@@ -26,7 +26,13 @@ from consumer.settings import mask_dsn
 from devstack.bootstrap import BOOTSTRAP_FILES, PASSWORD_VARIABLES
 from devstack.dsn import dsn_for
 from devstack.envfile import ROOT, read_env_file, state_dir
-from tests.databases import FreshDb, MigratedTemplate, fresh_database, migrated_database
+from tests.databases import (
+    FreshDb,
+    MigratedTemplate,
+    Server,
+    fresh_database,
+    migrated_database,
+)
 
 __all__ = ["ROOT", "Services", "read_env_file"]  # what the devstack tests import from here
 KEYS = (
@@ -198,6 +204,14 @@ async def migrated_template(
     """A database migrated once per session; tests get copies of it (fresh_db)."""
     async with migrated_database(pg_admin_dsn, pg_superuser_dsn) as template:
         yield template
+
+
+@pytest.fixture
+def pg_server(
+    migrated_template: MigratedTemplate, pg_admin_dsn: str, pg_dsn: str, pg_superuser_dsn: str
+) -> Server:
+    """For a test that needs more than one fresh database (``pg_server.fresh()``)."""
+    return Server(migrated_template, pg_admin_dsn, pg_dsn, pg_superuser_dsn)
 
 
 @pytest_asyncio.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
@@ -75,3 +75,20 @@ async def fresh_database(
 ) -> AsyncIterator[FreshDb]:
     async with new_database(admin_dsn, superuser_dsn, "vinops_t_", template.name) as name:
         yield FreshDb(name=name, admin_dsn=dsn_for(admin_dsn, name), etl_dsn=dsn_for(etl_dsn, name))
+
+
+@dataclass(frozen=True)
+class Server:
+    """Where fresh databases come from, for a test that needs more than one (the DSNs stay
+    out of reprs: a failing example's report prints its arguments)."""
+
+    template: MigratedTemplate
+    admin_dsn: str
+    etl_dsn: str
+    superuser_dsn: str
+
+    def __repr__(self) -> str:
+        return f"Server(template={self.template.name!r})"
+
+    def fresh(self) -> AbstractAsyncContextManager[FreshDb]:
+        return fresh_database(self.template, self.admin_dsn, self.etl_dsn, self.superuser_dsn)

@@ -33,7 +33,7 @@ from bench.scenarios.common import (
     rate,
 )
 from bench.snapshots import realistic
-from bench.stack import Database, Topics
+from bench.stack import VENV_BIN, Database, Topics
 
 DIALECTS = ("member", "camel")
 
@@ -87,6 +87,26 @@ async def _publish_and_drain(
     }
 
 
+async def _rebuild(ctx: Ctx, db: Database, label: str) -> Result:
+    """`consumer rebuild --all` of both downloads (a consistent database: it reads, maps and
+    compares every row, and writes nothing)."""
+    env = ctx.stack.env(VINOPS_PG_DSN=db.etl_dsn)
+    started = now()
+    proc = await spawn(f"{label}-rebuild", [str(VENV_BIN / "consumer"), "rebuild", "--all"], env)
+    if await proc.wait(1800) != 0:
+        ctx.fail(f"{label}: rebuild exit {proc.returncode}: {tail(proc.stderr)}")
+        return {"error": "rebuild failed"}
+    seconds = now() - started
+    said = proc.stderr.split("re-derived ", 1)
+    rows = int(said[1].split(" ", 1)[0]) if len(said) == 2 else 0
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rate(rows, seconds), 1),
+        "peak_rss_mb": round(proc.peak_rss_mb, 1),
+    }
+
+
 def _base(ctx: Ctx, dialect: str) -> Path:
     if dialect == "member":
         return ctx.file
@@ -114,6 +134,7 @@ async def run(ctx: Ctx) -> Result:
             # Sold lots stay (a partial file removes nothing): every lot of either download.
             check_counts(ctx, f"realistic {dialect}", s2, expected([base, real.path]),
                          published=first_rows + real.rows)  # fmt: skip
+            rebuilt = await _rebuild(ctx, db, f"real-{dialect}") if dialect == "member" else None
         if s2.get("updated") not in (None, real.changed_lots):
             ctx.fail(f"realistic {dialect}: {s2.get('updated')} lots updated, "
                      f"{real.changed_lots} changed")  # fmt: skip
@@ -123,6 +144,7 @@ async def run(ctx: Ctx) -> Result:
             "s2": {**s2, "sold_lots": real.sold_lots, "listed_lots": real.listed_lots,
                    "changed_lots": real.changed_lots, "changed_rows": real.changed_rows},
             "s2_over_s1": round(s2_rate / s1_rate, 3) if s1_rate and s2_rate else None,
+            **({"rebuild": rebuilt} if rebuilt else {}),
             "growth_s2_over_s1": (
                 round(s2["growth_bytes"] / s1["growth_bytes"], 3)
                 if s1.get("growth_bytes") and "growth_bytes" in s2 else None

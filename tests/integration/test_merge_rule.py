@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -22,7 +21,7 @@ from hypothesis import strategies as st
 from consumer.prepare import identify, prepare
 from consumer.records import Inbound
 from consumer.sink import Sink
-from tests.databases import MigratedTemplate, fresh_database
+from tests.databases import Server
 from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC, member_row, row_msg
 
 pytestmark = pytest.mark.integration
@@ -70,30 +69,9 @@ def messages_of(versions: Sequence[tuple[str, ...]]) -> list[Inbound]:
     return out
 
 
-@dataclass(frozen=True)
-class Server:
-    """Where fresh databases come from (the DSNs stay out of a failing example's report)."""
-
-    template: MigratedTemplate
-    admin_dsn: str
-    etl_dsn: str
-    superuser_dsn: str
-
-    def __repr__(self) -> str:
-        return "Server(...)"
-
-
-@pytest.fixture
-def server(
-    migrated_template: MigratedTemplate, pg_admin_dsn: str, pg_dsn: str, pg_superuser_dsn: str
-) -> Server:
-    return Server(migrated_template, pg_admin_dsn, pg_dsn, pg_superuser_dsn)
-
-
 async def ingest(server: Server, messages: Sequence[Inbound], size: int) -> list[tuple[str, str]]:
     """A fresh database fed ``messages`` in batches of ``size``, as the service does."""
-    db = (server.template, server.admin_dsn, server.etl_dsn, server.superuser_dsn)
-    async with fresh_database(*db) as fresh:
+    async with server.fresh() as fresh:
         async with asyncpg.create_pool(fresh.etl_dsn, min_size=1, max_size=1) as pool:
             sink = Sink(pool, group_id="merge-rule", consumer_name="test")
             for start in range(0, len(messages), size):
@@ -116,7 +94,7 @@ async def ingest(server: Server, messages: Sequence[Inbound], size: int) -> list
 )  # fmt: skip
 @given(versions=st.lists(version, min_size=2, max_size=20), seed=st.integers(0, 2**16))
 def test_batch_cut_arrival_order_and_file_split_give_one_core(
-    versions: list[tuple[str, ...]], seed: int, server: Server
+    versions: list[tuple[str, ...]], seed: int, pg_server: Server
 ) -> None:
     messages = messages_of(versions)
     shuffled = list(messages)
@@ -130,7 +108,7 @@ def test_batch_cut_arrival_order_and_file_split_give_one_core(
     ]
 
     async def all_runs() -> list[list[tuple[str, str]]]:
-        return [await ingest(server, msgs, size) for _, msgs, size in runs]
+        return [await ingest(pg_server, msgs, size) for _, msgs, size in runs]
 
     cores: list[Any] = asyncio.run(all_runs())
     for (name, _, _), core in zip(runs[1:], cores[1:], strict=True):
