@@ -9,7 +9,9 @@ So a starting consumer removes, by instance id (KIP-345: LeaveGroup v3+ lists me
 ``group_instance_id``), every member of its group named ``<this host>-<slot>`` whose slot
 lock no live process holds, its own predecessor included. The dead slots' locks stay held
 until the LeaveGroup is answered: a consumer starting meanwhile cannot claim such a slot,
-join under its id and be removed by mistake.
+join under its id and be removed by mistake. A running member does the same every few
+seconds (``keep_freeing``): a member killed and not replaced no longer holds its partitions,
+and so a draining group (``--exit-when-idle``), for a whole session.
 
 aiokafka 0.14 knows DescribeGroups up to v3 (no instance ids) and LeaveGroup up to v1 (one
 member id), so both requests are declared here from its protocol structs (aiokafka is pinned
@@ -35,6 +37,7 @@ from feed.kafka_security import KafkaSecurity
 log = logging.getLogger(__name__)
 
 FREE_TIMEOUT_S = 15.0  # start-up goes on without the clean-up after this long
+WATCH_INTERVAL_S = 5.0  # a running member looks for dead ones this often
 
 
 def dead_ids(
@@ -54,7 +57,13 @@ def dead_ids(
 
 
 async def free_dead_members(
-    bootstrap: str, group_id: str, own_id: str, security: KafkaSecurity, host: str | None = None
+    bootstrap: str,
+    group_id: str,
+    own_id: str,
+    security: KafkaSecurity,
+    *,
+    host: str | None = None,
+    failure_level: int = logging.WARNING,
 ) -> list[str]:
     """Remove this host's dead static members of ``group_id``; the ids removed. Never raises:
     a failure is logged and start-up goes on (the dead members then time out as before)."""
@@ -62,8 +71,20 @@ async def free_dead_members(
         async with asyncio.timeout(FREE_TIMEOUT_S):
             return await _free(bootstrap, group_id, own_id, security, host or socket.gethostname())
     except Exception as exc:  # noqa: BLE001 - a clean-up that must not stop start-up
-        log.warning("dead group members not freed: %s: %s", type(exc).__name__, exc)
+        log.log(failure_level, "dead group members not freed: %s: %s", type(exc).__name__, exc)
         return []
+
+
+async def keep_freeing(
+    bootstrap: str, group_id: str, security: KafkaSecurity, interval_s: float = WATCH_INTERVAL_S
+) -> None:
+    """While this consumer runs: a member of this host that dies and is not replaced is
+    freed within ``interval_s``, not after its session (the group could not drain before)."""
+    while True:
+        await asyncio.sleep(interval_s)
+        # Own id "": this process holds its slot, so its own id is live. A failure (the
+        # broker restarting) is retried next time: not worth a warning every few seconds.
+        await free_dead_members(bootstrap, group_id, "", security, failure_level=logging.DEBUG)
 
 
 async def _free(

@@ -17,7 +17,7 @@ import pytest
 from tests.e2e.harness import Harness, dump, wait_count, wait_exit
 from tests.faults.conftest import BigTopic
 from tests.faults.group import static_members, wait_slot_held
-from tests.faults.invariants import db_offsets
+from tests.faults.invariants import db_offsets, lag
 from tests.kafka import end_offsets
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.timeout(600)]
@@ -27,6 +27,7 @@ SESSION_MS = "300000"
 DEADLINE_S = 200  # well below the session: a member waiting for it could not finish
 TP = tuple[str, int]
 RESUME_S = 20  # a dead member's partitions move on within this long after its replacement
+DRAINED_S = 60  # the rest of 50k rows by one member once a dead one is freed (within 5 s)
 
 
 async def test_sigkilled_member_restarted_takes_its_partitions_back(
@@ -95,6 +96,27 @@ async def test_replacement_in_another_slot_frees_the_killed_members_partitions(
     assert wait_exit(replacement, DEADLINE_S) == 0  # every partition committed to its end
     survivor.send_signal(signal.SIGTERM)
     assert wait_exit(survivor, 60) == 0
+    await wait_count(big.admin_dsn, RAW, big_topic.rows, wait_s=10)
+    assert await dump(big.admin_dsn) == big_topic.baseline
+
+
+async def test_survivor_drains_a_killed_members_partitions_without_a_replacement(
+    big: Harness, big_topic: BigTopic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#28: one of two members is SIGKILLed for good; the other (--exit-when-idle) frees the
+    dead one's membership itself, drains its partitions and exits, long before the session."""
+    monkeypatch.setenv("VINOPS_SESSION_TIMEOUT_MS", SESSION_MS)
+    slow = ["--batch-size", "200"]
+    victim = big.start(extra=slow)
+    await wait_slot_held(big.group, 0)
+    survivor = big.start(extra=[*slow, "--exit-when-idle", "3"])
+    await wait_slot_held(big.group, 1)
+    await _wait_members(big.bootstrap, big.group, 2)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    assert await lag(big.admin_dsn, big.group, big.bootstrap, big_topic.topic), "nothing left"
+    # It exits only once every partition, the dead one's included, is committed to its end.
+    assert wait_exit(survivor, DRAINED_S) == 0
     await wait_count(big.admin_dsn, RAW, big_topic.rows, wait_s=10)
     assert await dump(big.admin_dsn) == big_topic.baseline
 
