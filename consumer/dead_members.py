@@ -1,4 +1,4 @@
-"""Free the static memberships of this host's dead consumers before joining the group.
+"""Free the static memberships of this host's dead consumers: none waits out a session.
 
 A static member that dies keeps its partitions until its session expires (45 s by default):
 its id is still a member, and only a member coming back under that same id takes them back
@@ -41,17 +41,25 @@ WATCH_INTERVAL_S = 5.0  # a running member looks for dead ones this often
 
 
 def dead_ids(
-    members: Iterable[str | None], host: str, own_id: str, held: Callable[[int], bool]
+    members: Iterable[str | None],
+    host: str,
+    own_id: str,
+    held: Callable[[int], bool],
+    *,
+    joined: bool = False,
 ) -> list[str]:
     """The members to remove: ``<host>-<slot>`` ids whose slot is not ``held`` by a live
-    process, and ``own_id`` (not joined yet: a member with it is a dead predecessor)."""
+    process. ``own_id`` before joining is a dead predecessor; once joined, it is us."""
     prefix = f"{host}-"
     dead = []
     for member in dict.fromkeys(m for m in members if m):
         slot = member.removeprefix(prefix)
         if member == slot or not slot.isdigit():
             continue  # another host's, or a configured id
-        if member == own_id or not held(int(slot)):
+        if member == own_id:
+            if not joined:
+                dead.append(member)
+        elif not held(int(slot)):
             dead.append(member)
     return dead
 
@@ -62,33 +70,41 @@ async def free_dead_members(
     own_id: str,
     security: KafkaSecurity,
     *,
+    joined: bool = False,
     host: str | None = None,
     failure_level: int = logging.WARNING,
 ) -> list[str]:
     """Remove this host's dead static members of ``group_id``; the ids removed. Never raises:
     a failure is logged and start-up goes on (the dead members then time out as before)."""
+    host = host or socket.gethostname()
     try:
         async with asyncio.timeout(FREE_TIMEOUT_S):
-            return await _free(bootstrap, group_id, own_id, security, host or socket.gethostname())
+            return await _free(bootstrap, group_id, own_id, security, host, joined=joined)
     except Exception as exc:  # noqa: BLE001 - a clean-up that must not stop start-up
         log.log(failure_level, "dead group members not freed: %s: %s", type(exc).__name__, exc)
         return []
 
 
 async def keep_freeing(
-    bootstrap: str, group_id: str, security: KafkaSecurity, interval_s: float = WATCH_INTERVAL_S
+    bootstrap: str,
+    group_id: str,
+    own_id: str,
+    security: KafkaSecurity,
+    interval_s: float = WATCH_INTERVAL_S,
 ) -> None:
     """While this consumer runs: a member of this host that dies and is not replaced is
     freed within ``interval_s``, not after its session (the group could not drain before)."""
     while True:
         await asyncio.sleep(interval_s)
-        # Own id "": this process holds its slot, so its own id is live. A failure (the
-        # broker restarting) is retried next time: not worth a warning every few seconds.
-        await free_dead_members(bootstrap, group_id, "", security, failure_level=logging.DEBUG)
+        # A failure (the broker restarting) is retried next time: not worth a warning
+        # every few seconds.
+        await free_dead_members(
+            bootstrap, group_id, own_id, security, joined=True, failure_level=logging.DEBUG
+        )
 
 
 async def _free(
-    bootstrap: str, group_id: str, own_id: str, security: KafkaSecurity, host: str
+    bootstrap: str, group_id: str, own_id: str, security: KafkaSecurity, host: str, *, joined: bool
 ) -> list[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **security.client_options())
     locks: list[socket.socket] = []
@@ -103,7 +119,7 @@ async def _free(
     try:
         node = await admin.find_coordinator(group_id)
         described = await admin._send_request(DescribeGroupsV4([group_id]), node)
-        dead = dead_ids(instance_ids(described), host, own_id, held)
+        dead = dead_ids(instance_ids(described), host, own_id, held, joined=joined)
         if not dead:
             return []
         answer = await admin._send_request(LeaveByInstanceId(group_id, dead), node)

@@ -64,6 +64,21 @@ def claim_slot(group_id: str) -> int:
     raise RuntimeError(f"more than {_MAX_SLOTS} consumers of group {group_id!r} on this host")
 
 
+def hold(configured_id: str, group_id: str, host: str | None = None) -> bool:
+    """A configured id of the form ``<hostname>-<slot>`` holds that slot's lock too: other
+    consumers on this host free the ids of free slots as dead (consumer.dead_members)."""
+    slot = configured_id.removeprefix(f"{host or socket.gethostname()}-")
+    if slot == configured_id or not slot.isdigit():
+        return False
+    try:
+        sock = try_slot(group_id, int(slot))
+    except OSError:
+        return False
+    if sock is not None:
+        _held.append(sock)
+    return sock is not None
+
+
 def slot_name(group_id: str, slot: int) -> str:
     """The slot lock's abstract socket name (without its leading NUL)."""
     key = hashlib.sha256(group_id.encode()).hexdigest()[:24]

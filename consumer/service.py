@@ -157,7 +157,7 @@ class Service:
                 asyncio.create_task(gc_policy.collect_every(s.gc_interval_s), name="gc")
             )
         if s.group_instance_id:
-            freeing = keep_freeing(s.kafka_bootstrap, s.group_id, security)
+            freeing = keep_freeing(s.kafka_bootstrap, s.group_id, s.group_instance_id, security)
             self._tasks.append(asyncio.create_task(freeing, name="dead members"))
         writing = lambda: not self.checkpoint.idle()  # noqa: E731
         self._tasks += [

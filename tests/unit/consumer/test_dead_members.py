@@ -54,6 +54,19 @@ def test_a_probed_slot_lock_is_free_only_while_nobody_holds_it() -> None:
     again.close()
 
 
+def test_once_joined_our_own_id_is_never_dead() -> None:
+    # A configured id may look like a free slot's: it must not remove the running process.
+    assert dead_ids(["h-0", "h-1", "h-7"], "h", "h-7", _held, joined=True) == ["h-1"]
+
+
+def test_a_configured_id_of_slot_form_holds_its_slot() -> None:
+    group = f"g-{uuid.uuid4().hex}"
+    assert membership.hold("h-3", group, host="h")
+    assert membership.try_slot(group, 3) is None  # others see slot 3 as live
+    assert not membership.hold("replica-7", group, host="h")
+    assert not membership.hold("h-x", group, host="h")
+
+
 def _read(data: BytesIO) -> tuple[str | None, str | None]:
     return String().decode(data), String().decode(data)
 
