@@ -101,6 +101,7 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
         else None,
     )
     if configured:
+        membership.hold(settings.group_instance_id, settings.group_id)
         return settings
     # A slot is claimed only for a run that uses it, once its group id is known.
     return settings.with_overrides(group_instance_id=membership.resolve(None, settings.group_id))

@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry
 from consumer import gc_policy
 from consumer.batcher import Batcher
 from consumer.checkpoint import Checkpoint
+from consumer.dead_members import free_dead_members, keep_freeing
 from consumer.dlq import DeadLetterSender, ensure_topic
 from consumer.errors import CannotConnectError
 from consumer.fetch import Fetch
@@ -146,6 +147,8 @@ class Service:
             **security.client_options(),
         )
         consumer.subscribe([s.topic, s.files_topic], listener=self.rebalance)
+        if s.group_instance_id:
+            await free_dead_members(s.kafka_bootstrap, s.group_id, s.group_instance_id, security)
         await ready("Kafka (consumer group)", consumer.start)
         self.startup.done()
         if gc_policy.start(s.gc_interval_s):
@@ -153,6 +156,9 @@ class Service:
             self._tasks.append(
                 asyncio.create_task(gc_policy.collect_every(s.gc_interval_s), name="gc")
             )
+        if s.group_instance_id:
+            freeing = keep_freeing(s.kafka_bootstrap, s.group_id, s.group_instance_id, security)
+            self._tasks.append(asyncio.create_task(freeing, name="dead members"))
         writing = lambda: not self.checkpoint.idle()  # noqa: E731
         self._tasks += [
             asyncio.create_task(self.health.housekeeping(pool), name="housekeeping"),
