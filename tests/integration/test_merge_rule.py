@@ -13,16 +13,14 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from consumer.prepare import identify, prepare
 from consumer.records import Inbound
-from consumer.sink import Sink
+from tests.coredump import core, ingest
 from tests.databases import Server
-from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC, member_row, row_msg
+from tests.unit.consumer.feedrows import member_row, row_msg
 
 pytestmark = pytest.mark.integration
 
@@ -38,25 +36,6 @@ version = st.tuples(
     st.sampled_from(MAKES), st.sampled_from(SALE_DATES), st.sampled_from(BIDS),
 )  # fmt: skip
 
-# What the core holds, without what records when or from where a row was written (ids,
-# created_at/updated_at, the file and row of the version stored: versions that map alike are
-# one version, and which of their rows is named depends on which came first).
-CORE = """
-SELECT 'lot' AS t, (to_jsonb(l) - 'id' - 'created_at' - 'updated_at' - 'source_file_id'
-                    - 'source_row_no')::text AS r FROM public.lots l
-UNION ALL
-SELECT 'vehicle', (to_jsonb(v) - 'created_at' - 'updated_at')::text FROM public.vehicles v
-UNION ALL
-SELECT 'sale', (to_jsonb(s) - 'id' - 'lot_id' - 'created_at' - 'updated_at'
-                || jsonb_build_object('lot', l.lot_external_id))::text
-FROM public.sale_events s JOIN public.lots l ON l.id = s.lot_id
-UNION ALL
-SELECT 'image', (to_jsonb(i) - 'id' - 'lot_id' - 'created_at'
-                 || jsonb_build_object('lot', l.lot_external_id))::text
-FROM public.images i JOIN public.lots l ON l.id = i.lot_id
-ORDER BY 1, 2
-"""
-
 
 def messages_of(versions: Sequence[tuple[str, ...]]) -> list[Inbound]:
     """One row message per version, the versions split over two files."""
@@ -69,22 +48,11 @@ def messages_of(versions: Sequence[tuple[str, ...]]) -> list[Inbound]:
     return out
 
 
-async def ingest(server: Server, messages: Sequence[Inbound], size: int) -> list[tuple[str, str]]:
+async def fresh_core(server: Server, messages: Sequence[Inbound], size: int) -> list[Any]:
     """A fresh database fed ``messages`` in batches of ``size``, as the service does."""
     async with server.fresh() as fresh:
-        async with asyncpg.create_pool(fresh.etl_dsn, min_size=1, max_size=1) as pool:
-            sink = Sink(pool, group_id="merge-rule", consumer_name="test")
-            for start in range(0, len(messages), size):
-                part = messages[start : start + size]
-                known = await sink.known_contents(identify(part, ROW_TOPIC)[0])
-                await sink.write(
-                    prepare(part, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
-                )
-        conn = await asyncpg.connect(fresh.admin_dsn)
-        try:
-            return [(r["t"], r["r"]) for r in await conn.fetch(CORE)]
-        finally:
-            await conn.close()
+        await ingest(fresh.etl_dsn, messages, size)
+        return await core(fresh.admin_dsn)
 
 
 # Each example writes five databases: few examples, and no shrinking (minutes of databases).
@@ -108,8 +76,8 @@ def test_batch_cut_arrival_order_and_file_split_give_one_core(
     ]
 
     async def all_runs() -> list[list[tuple[str, str]]]:
-        return [await ingest(pg_server, msgs, size) for _, msgs, size in runs]
+        return [await fresh_core(pg_server, msgs, size) for _, msgs, size in runs]
 
     cores: list[Any] = asyncio.run(all_runs())
-    for (name, _, _), core in zip(runs[1:], cores[1:], strict=True):
-        assert core == cores[0], name
+    for (name, _, _), other in zip(runs[1:], cores[1:], strict=True):
+        assert other == cores[0], name

@@ -4,7 +4,7 @@ same files; a consistent database is left as it is; a killed rebuild resumes whe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -13,63 +13,25 @@ import pytest_asyncio
 
 from consumer import mapped
 from consumer.cli import main
-from consumer.prepare import identify, prepare
 from consumer.rebuild import Selection, rebuild
 from consumer.records import Inbound
 from consumer.sink import Sink
+from tests.coredump import core, inbound, ingest
 from tests.databases import FreshDb, Server
 from tests.rawfiles import published
-from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC
 
 pytestmark = pytest.mark.integration
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-CORE = """
-SELECT 'lot' AS t, (to_jsonb(l) - 'id' - 'created_at' - 'updated_at' - 'source_file_id'
-                    - 'source_row_no')::text AS r FROM public.lots l
-UNION ALL
-SELECT 'vehicle', (to_jsonb(v) - 'created_at' - 'updated_at')::text FROM public.vehicles v
-UNION ALL
-SELECT 'sale', (to_jsonb(s) - 'id' - 'lot_id' - 'created_at' - 'updated_at'
-                || jsonb_build_object('lot', l.lot_external_id))::text
-FROM public.sale_events s JOIN public.lots l ON l.id = s.lot_id
-UNION ALL
-SELECT 'image', (to_jsonb(i) - 'id' - 'lot_id' - 'created_at'
-                 || jsonb_build_object('lot', l.lot_external_id))::text
-FROM public.images i JOIN public.lots l ON l.id = i.lot_id
-ORDER BY 1, 2
-"""
 
 
 def sample_messages() -> list[Inbound]:
     """Every message the producer sends for the two sample files, as a consumer reads them."""
     out: list[Inbound] = []
     for name in ("copart-sample.csv", "copart-sample-camel.csv"):
-        _, _, messages = published((SAMPLES / name).read_bytes())
-        for _, m in messages:
-            out.append(
-                Inbound(ROW_TOPIC, 0, len(out), m.key, m.value, tuple(m.headers), 1_700_000_000)
-            )
+        _, _, published_ = published((SAMPLES / name).read_bytes())
+        out += inbound([m for _, m in published_], len(out))
     return out
-
-
-async def ingest(dsn: str, messages: Sequence[Inbound], size: int = 40) -> None:
-    async with asyncpg.create_pool(dsn, min_size=1, max_size=1) as pool:
-        sink = Sink(pool, group_id="rebuild-test", consumer_name="test")
-        for start in range(0, len(messages), size):
-            part = messages[start : start + size]
-            known = await sink.known_contents(identify(part, ROW_TOPIC)[0])
-            await sink.write(
-                prepare(part, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
-            )
-
-
-async def core(dsn: str) -> list[tuple[str, str]]:
-    conn = await asyncpg.connect(dsn)
-    try:
-        return [(r["t"], r["r"]) for r in await conn.fetch(CORE)]
-    finally:
-        await conn.close()
 
 
 async def run_rebuild(dsn: str, selection: Selection, **kwargs: object) -> object:
