@@ -114,7 +114,7 @@ class Checkpoint:
         s = self._state.settings
         digests, mismatches = identify(messages, s.topic)
         known: Known = {}
-        if digests and self._state.sink is not None:
+        if digests and self._state.sink is not None and s.skip_known:
             try:
                 known = await self._state.sink.known_contents(digests)
             except errors.IngestError as exc:

@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
         "--exit-when-idle", dest="exit_when_idle_s", type=float, metavar="SECONDS",
         help="exit 0 once idle this long and every partition of the topics is committed",
     )  # fmt: skip
+    run.add_argument(
+        "--no-skip-known", dest="skip_known", action="store_false", default=None,
+        help="decode, map and upsert every row, none skipped as an applied content: a "
+        "reference run (env VINOPS_SKIP_KNOWN=0)",
+    )  # fmt: skip
     add_status_parser(sub)
     add_export_parser(sub)
     add_migrate_parser(sub)
@@ -85,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
 _RUN_FLAGS = (
     "kafka_bootstrap", "topic", "files_topic", "dlq_topic", "group_id", "batch_size",
     "batch_max_wait_ms", "metrics_host", "metrics_port", "log_level", "log_format",
-    "exit_when_idle_s", "startup_timeout_s",
+    "exit_when_idle_s", "startup_timeout_s", "skip_known",
 )  # fmt: skip
 
 

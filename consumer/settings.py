@@ -23,7 +23,16 @@ from feed.contract import (
     MAX_ROW_BYTES_ENV,
 )
 from feed.kafka_security import KafkaSecurity
-from feed.settings import SettingsError, describe, env, load, masked_repr, nested, secret
+from feed.settings import (
+    SettingsError,
+    boolean,
+    describe,
+    env,
+    load,
+    masked_repr,
+    nested,
+    secret,
+)
 
 __all__ = ["Database", "Settings", "SettingsError", "mask_dsn", "read_dsn"]
 
@@ -120,6 +129,9 @@ class Settings:
     max_poll_interval_ms: int = field(
         default=600_000, metadata=env("VINOPS_MAX_POLL_INTERVAL_MS", int)
     )
+    # False: every row is decoded, mapped and upserted, none skipped as an applied content
+    # (a reference run, or an operator's check; the result must be the same, only slower).
+    skip_known: bool = field(default=True, metadata=env("VINOPS_SKIP_KNOWN", boolean))
     # Row values longer than this are recorded as 'oversized' and not mapped (feed.contract).
     max_row_bytes: int = field(default=DEFAULT_MAX_ROW_BYTES, metadata=env(MAX_ROW_BYTES_ENV, int))
     pg_tls: PgTls = field(default_factory=PgTls, metadata=nested(PgTls))

@@ -46,6 +46,16 @@ class EnvVar:
         return self.mask is not None
 
 
+def boolean(text: str) -> bool:
+    """A yes/no setting: 1/0, true/false, yes/no, on/off (any case)."""
+    word = text.strip().lower()
+    if word in {"1", "true", "yes", "on"}:
+        return True
+    if word in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{text!r} is not a yes/no value (1/0, true/false, yes/no, on/off)")
+
+
 def env(name: str, parse: Callable[[str], Any] = str) -> dict[str, Any]:
     """Field metadata: this field is set by the environment variable ``name``."""
     return {_SPEC: EnvVar(name, parse)}

@@ -27,11 +27,13 @@ _VOLATILE = {"id", "created_at", "updated_at", "ingested_at", "detected_at", "co
 _VOLATILE_BY_TABLE = {
     "audit.etl_runs": {"started_at", "completed_at"},
     "raw.csv_files": {"started_at", "completed_at"},
+    # Where a body sits depends on which batch stored it; the body itself is compared.
+    "raw.v_contents": {"chunk_id", "pos", "stored_at"},
 }
 TABLES = (
     "public.vehicles", "public.lots", "public.sale_events", "public.images", "raw.csv_files",
-    "raw.file_rows", "staging.copart_raw", "audit.vin_conflicts", "audit.parse_errors",
-    "audit.etl_runs",
+    "raw.file_rows", "raw.v_contents", "staging.copart_raw", "audit.vin_conflicts",
+    "audit.parse_errors", "audit.etl_runs",
 )  # fmt: skip
 
 
@@ -174,17 +176,22 @@ async def _columns(conn: asyncpg.Connection, table: str) -> list[str]:
     return [r["column_name"] for r in rows if r["column_name"] not in skip]
 
 
+def _comparable(column: str) -> str:
+    """A column as equal runs give it: generated ids replaced by what they name."""
+    if column == "lot_id":
+        return "(SELECT l.lot_external_id FROM public.lots l WHERE l.id = t.lot_id)"
+    if column == "layout_id":
+        return "(SELECT l.names::text FROM raw.layouts l WHERE l.layout_id = t.layout_id)"
+    return f't."{column}"::text'
+
+
 async def dump(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every table's content without run-dependent columns, rows sorted: equal runs -> equal."""
     conn = await asyncpg.connect(dsn)
     try:
         out: dict[str, list[tuple[Any, ...]]] = {}
         for table in TABLES:
-            exprs = [
-                "(SELECT l.lot_external_id FROM public.lots l WHERE l.id = t.lot_id)"
-                if c == "lot_id" else f't."{c}"::text'
-                for c in await _columns(conn, table)
-            ]  # fmt: skip
+            exprs = [_comparable(c) for c in await _columns(conn, table)]
             rows = await conn.fetch(f"SELECT {', '.join(exprs)} FROM {table} t")
             out[table] = sorted((tuple(r) for r in rows), key=repr)
         return out

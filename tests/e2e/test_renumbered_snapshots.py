@@ -6,6 +6,7 @@ row is an unchanged content, referenced; both downloads export back cell for cel
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import subprocess
 import sys
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import ROOT, Harness, count, fetch
+from tests.databases import Server
+from tests.e2e.harness import ROOT, Harness, count, dump, fetch
 from tests.feedshape import CAMEL, MEMBER, Dialect, downloads
 from tests.rawfiles import assert_same_cells
 
@@ -84,3 +86,31 @@ async def test_a_renumbered_download_writes_only_its_changed_and_new_lots(
         assert [c["cell"] for c in cells] == [str(c["row_no"]) for c in cells]
     else:
         assert {c["cell"] for c in cells} == {"2026-07-11 06:02:51.117"}
+
+
+async def test_skipping_applied_contents_changes_nothing_but_the_work(
+    harness: Harness, tmp_path: Path, pg_server: Server
+) -> None:
+    # The same two downloads, consumed one after the other with skipping (the service's
+    # default), and by a reference consumer that decodes, maps and upserts every row.
+    first, second = downloads(CAMEL, tmp_path, seed=11)
+    harness.publish([first.path])
+    harness.consume()
+    harness.publish([second.path])
+    skipping = harness.consume()
+    async with pg_server.fresh() as other:
+        reference = dataclasses.replace(
+            harness, etl_dsn=other.etl_dsn, admin_dsn=other.admin_dsn, group=f"{harness.group}-r"
+        )
+        full = reference.consume(extra=["--no-skip-known", "--batch-size", "10"])
+        assert skipping["unchanged_content"] >= second.rows - len(second.changed) - len(
+            second.listed
+        )
+        assert full["unchanged_content"] < skipping["unchanged_content"]
+        # Everything but what is written per processed row (a skipped row writes no staging
+        # row and no row-level VIN conflict, by design): the core, the raw layer, the runs.
+        per_row = {"staging.copart_raw", "audit.vin_conflicts"}
+        ours, theirs = await dump(harness.admin_dsn), await dump(other.admin_dsn)
+        assert {t: v for t, v in theirs.items() if t not in per_row} == {
+            t: v for t, v in ours.items() if t not in per_row
+        }
