@@ -220,9 +220,15 @@ class Service:
             state.exit_deadline = time.monotonic() + self.settings.shutdown_timeout_s
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # Bounded: a background task whose clean-up waits on a broker (the dead-member
+            # check's admin client) must not hold the exit (the soak once saw one hang).
+            _, stuck = await asyncio.wait(self._tasks, timeout=_FORCED_CLOSE_S)
+            if stuck:
+                log.warning(
+                    "background task(s) did not stop in time",
+                    extra=ctx(tasks=sorted(t.get_name() for t in stuck)),
+                )
         if state.consumer is not None and state.sink is not None:
             try:
                 # Bounded by the shutdown deadline (a retried batch gives up there, a hung
