@@ -157,6 +157,7 @@ class Sink:
         per_file_rows: collections.Counter[uuid.UUID] = collections.Counter()
         per_file_errors: collections.Counter[uuid.UUID] = collections.Counter()
         raw_inserted = 0
+        moved: list[str] = []
 
         # 1. Files first: raw.file_rows and the runs reference them.
         if any(not f.has_event for f in batch.files):
@@ -186,12 +187,12 @@ class Sink:
                 per_file_rows[file_id] += n
                 per_file_errors[file_id] += bad
                 raw_inserted += n
-            await self._core(conn, batch, rows, conflicts)
+            moved = await self._core(conn, batch, rows, conflicts)
 
         # 6. Sale events, images, row-level VIN conflicts, parse errors.
         parse_errors: collections.Counter[str] = collections.Counter()
         if batch.rows or batch.parse_errors:  # bare references change none of these tables
-            side = await conn.fetchrow(sql.SIDE_TABLES, *self._side_params(batch))
+            side = await conn.fetchrow(sql.SIDE_TABLES, *self._side_params(batch, moved))
             conflicts.update(side["conflicts"] or [])
             by_key = {p.dedup_key: p for p in batch.parse_errors}
             for key in side["parse_errors"] or []:
@@ -230,8 +231,9 @@ class Sink:
     async def _core(
         conn: Any, batch: PreparedBatch, rows: dict[str, int],
         conflicts: collections.Counter[str],
-    ) -> None:  # fmt: skip
-        """Steps 4 and 5, from the batch table: the core upserts and their outcome counts."""
+    ) -> list[str]:  # fmt: skip
+        """Steps 4 and 5, from the batch table: the core upserts and their outcome counts.
+        Returns the lots whose VIN moved (their images follow it)."""
         # 4. Vehicles before lots (FK), newest version per VIN.
         if batch.winners.vehicles:
             await conn.execute(sql.VEHICLES)
@@ -244,6 +246,8 @@ class Sink:
             rows["stale"] += len(batch.winners.lots) - r["inserted"] - r["updated"]
             rows["stale"] -= r["unchanged"]
             conflicts["lot_vin_changed"] += r["vin_changed"]
+            return list(r["vin_moved"])
+        return []
 
     async def rederive(self, batch: PreparedBatch) -> dict[str, int]:
         """The core tables only, from rows the raw layer already holds (``consumer rebuild``):
@@ -259,9 +263,9 @@ class Sink:
                     await conn.copy_records_to_table(
                         "vinops_batch", records=records, columns=BATCH_COLUMNS
                     )
-                await self._core(conn, batch, rows, conflicts)
+                moved = await self._core(conn, batch, rows, conflicts)
                 if batch.rows:
-                    await conn.fetchrow(sql.SIDE_TABLES, *self._side_params(batch))
+                    await conn.fetchrow(sql.SIDE_TABLES, *self._side_params(batch, moved))
                 applied = [r.digest for r in batch.rows if r.mapped is not None]
                 await conn.execute(sql.MARK_APPLIED, applied, mapped.MAPPING_VERSION)
         except PG_ERRORS as exc:
@@ -294,7 +298,7 @@ class Sink:
         bad = collections.Counter(r.file_id for r in refs if r.kind == "malformed")
         return [(file_id, n, bad[file_id]) for file_id, n in rows.items()]
 
-    def _side_params(self, batch: PreparedBatch) -> list[Any]:
+    def _side_params(self, batch: PreparedBatch, vin_moved: list[str]) -> list[Any]:
         images = [
             (row.lot_external_id, row.mapped.images[j])
             for i, j in batch.winners.images
@@ -317,6 +321,7 @@ class Sink:
             [p.message_ref.partition for p in errors],
             [p.message_ref.offset for p in errors],
             self._consumer,
+            vin_moved,
         ]
 
     @staticmethod

@@ -26,7 +26,7 @@ WITH prev AS (
                       THEN l.updated_at ELSE now() END
   WHERE (l.source_updated_at, COALESCE(l.source_digest, ''::bytea)) < (EXCLUDED.source_updated_at, EXCLUDED.source_digest)
   RETURNING l.lot_external_id, l.vin, (l.xmax = 0) AS inserted,
-            ROW(l.vin, l.vin_raw, l.yard_number, l.yard_name, l.item_number, l.grid_row, l.location_city, l.location_state, l.location_zip, l.location_country, l.sale_date, l.sale_time_hhmm, l.sale_time_zone, l.auction_datetime_utc, l.status, l.title_state, l.title_type, l.damage_description, l.secondary_damage, l.has_keys, l.keys_code, l.lot_cond_code, l.runs_drives, l.special_note, l.odometer, l.odometer_brand, l.currency_code, l.est_retail_value, l.repair_cost, l.high_bid, l.buy_it_now_price, l.make_offer_eligible, l.seller_name, l.offsite_address1, l.offsite_city, l.offsite_state, l.offsite_zip, l.rentals, l.wholesale, l.sale_light, l.auto_grade, l.announcements, l.image_thumbnail, l.image_url, l.source_created_at, l.source_updated_at, l.year, l.make, l.model_group, l.model_detail)::text AS vals
+            CASE WHEN l.xmax <> 0 THEN ROW(l.vin, l.vin_raw, l.yard_number, l.yard_name, l.item_number, l.grid_row, l.location_city, l.location_state, l.location_zip, l.location_country, l.sale_date, l.sale_time_hhmm, l.sale_time_zone, l.auction_datetime_utc, l.status, l.title_state, l.title_type, l.damage_description, l.secondary_damage, l.has_keys, l.keys_code, l.lot_cond_code, l.runs_drives, l.special_note, l.odometer, l.odometer_brand, l.currency_code, l.est_retail_value, l.repair_cost, l.high_bid, l.buy_it_now_price, l.make_offer_eligible, l.seller_name, l.offsite_address1, l.offsite_city, l.offsite_state, l.offsite_zip, l.rentals, l.wholesale, l.sale_light, l.auto_grade, l.announcements, l.image_thumbnail, l.image_url, l.source_created_at, l.source_updated_at, l.year, l.make, l.model_group, l.model_detail)::text END AS vals
 ), changed AS (
   INSERT INTO audit.vin_conflicts (vin_raw, vin_normalized, lot_external_id, conflict_reason,
                                    previous_value, file_id, row_no)
@@ -49,4 +49,7 @@ SELECT
       AND NOT EXISTS (SELECT 1 FROM up WHERE up.lot_external_id = b.lot_external_id))
    + (SELECT count(*) FROM up JOIN prev ON prev.lot_external_id = up.lot_external_id
       WHERE NOT up.inserted AND up.vals IS NOT DISTINCT FROM prev.vals))::int AS unchanged,
-  (SELECT count(*) FROM changed)::int AS vin_changed
+  (SELECT count(*) FROM changed)::int AS vin_changed,
+  (SELECT coalesce(array_agg(up.lot_external_id), '{}') FROM up
+    JOIN prev ON prev.lot_external_id = up.lot_external_id
+    WHERE NOT up.inserted AND up.vin IS DISTINCT FROM prev.vin) AS vin_moved

@@ -28,7 +28,7 @@ WITH se AS (
   RETURNING 1
 ), imv AS (
   UPDATE public.images i SET vin = l.vin
-  FROM (SELECT DISTINCT lot_external_id FROM vinops_batch WHERE lot_win) b
+  FROM unnest($16::text[]) AS b(lot_external_id)
   CROSS JOIN LATERAL (SELECT id, vin FROM public.lots WHERE lot_external_id = b.lot_external_id
                       OFFSET 0) l
   WHERE i.lot_id = l.id AND i.vin IS DISTINCT FROM l.vin
