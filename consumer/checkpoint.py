@@ -104,7 +104,8 @@ class Checkpoint:
 
     async def _prepare(self, messages: list[Inbound]) -> PreparedBatch:
         """prepare(), told which contents are already applied (those rows are only
-        referenced). A failed look-up costs speed, not correctness: nothing is skipped.
+        referenced). A failed look-up skips nothing; the batch says so (``looked_up``) and
+        ``flush`` prepares it again before writing it, so no stored body is sent twice.
 
         On the event loop, a slice of messages at a time: the write in flight needs the loop
         only between its statements, and the fetch is waiting on the broker, so nothing is
@@ -114,12 +115,15 @@ class Checkpoint:
         s = self._state.settings
         digests, mismatches = identify(messages, s.topic)
         known: Known = {}
+        looked_up = True
         if digests and self._state.sink is not None and s.skip_known:
             try:
                 known = await self._state.sink.known_contents(digests)
             except errors.IngestError as exc:
+                looked_up = False
                 log.info("known-content look-up failed", extra=ctx(error=str(exc)[:200]))
         builder = BatchBuilder(known, s.max_row_bytes, digest_mismatches=mismatches)
+        builder.looked_up = looked_up
         for start in range(0, len(messages), _PREPARE_SLICE):
             take(builder, messages[start : start + _PREPARE_SLICE], row_topic=s.topic,
                  files_topic=s.files_topic)  # fmt: skip
@@ -154,6 +158,13 @@ class Checkpoint:
             while True:
                 started = time.monotonic()
                 try:
+                    if prepared is None or not prepared.looked_up:
+                        # Prepared without a look-up (it failed, or the drain's own batch):
+                        # ask now, as the write needs the database too, rather than re-send
+                        # every stored body and re-apply every applied row.
+                        prepared = await self._prepare(messages)
+                        if not prepared.looked_up:
+                            raise errors.TransientError("known-content look-up failed")
                     offsets = await state.require_writer().write(messages, sent, prepared)
                 except (errors.TransientError, KafkaError, OSError) as exc:
                     state.retrying = f"{type(exc).__name__}: {str(exc)[:120]}"

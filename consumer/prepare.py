@@ -104,4 +104,5 @@ def finish(builder: BatchBuilder, messages: Sequence[Inbound]) -> PreparedBatch:
         unchanged=builder.known.unchanged,
         digest_mismatches=builder.digest_mismatches,
         known=builder.known.looked_up,
+        looked_up=builder.looked_up,
     )

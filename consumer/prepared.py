@@ -136,6 +136,9 @@ class PreparedBatch:
     # The contents the look-up found stored: a bisected half is prepared with them, so it
     # neither re-applies what was applied nor re-sends bodies the raw layer holds.
     known: Known = field(default_factory=dict)
+    # False when the look-up failed: the batch would re-send stored bodies and re-apply applied
+    # rows, so the checkpoint prepares it again (with a look-up) before writing it.
+    looked_up: bool = True
 
     @property
     def newest_timestamp_ms(self) -> int | None:

@@ -66,6 +66,7 @@ class BatchBuilder:
     ) -> None:  # fmt: skip
         self.max_row_bytes = max_row_bytes
         self.digest_mismatches = digest_mismatches
+        self.looked_up = True  # False: the known-content look-up failed (see PreparedBatch)
         self.rows: list[RawRow] = []
         self.references: list[Reference] = []
         self.parse_errors: list[ParseErrorRecord] = []

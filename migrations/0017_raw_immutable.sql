@@ -2,7 +2,8 @@
 -- back under the passport's name.
 -- Purpose: what the raw layer says a file held can only be added to, never rewritten: etl_rw
 --   may INSERT and SELECT; UPDATE only the columns that must change (a content refused before
---   flips to applied with its field counts; a file row is filled in by later file events),
+--   flips to applied with its field counts; a physical row refused before and applied by a
+--   later publication flips its kind; a file row is filled in by later file events),
 --   never a digest, a body pointer, a reference or a file's identity; no DELETE or TRUNCATE.
 --   raw.rows: the passport's shape (id, file_id, row_no, payload_jsonb) over raw.v_rows, with
 --   payload (json) beside it: jsonb cannot hold a NUL cell (\u0000), such a row's
@@ -16,6 +17,9 @@ GRANT UPDATE (kind, fields_total, fields_unknown, source_updated_at) ON TABLE ra
     TO etl_rw;
 GRANT UPDATE (path, bytes, headers_jsonb, dialect, encoding, rows_published, malformed_rows,
               started_at, completed_at) ON TABLE raw.csv_files TO etl_rw;
+-- A physical row recorded as refused that a later publication applies becomes a row (its kind
+-- and error only: its digest names the same value).
+GRANT UPDATE (kind, parse_error) ON TABLE raw.file_rows TO etl_rw;
 
 CREATE VIEW raw.rows AS
 SELECT id, file_id, row_no,

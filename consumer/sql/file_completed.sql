@@ -12,6 +12,9 @@ WITH f AS (
                JOIN raw.contents c ON c.digest = r.digest
                WHERE r.file_id = $1 AND r.kind = 'row')
   WHERE cf.file_id = $1
+    -- Nothing to remove or bring back until full snapshots are published: a deployment that
+    -- never uses them pays nothing here (the as-of reads every reference of the file).
+    AND (cf.full_snapshot OR EXISTS (SELECT 1 FROM raw.csv_files s WHERE s.full_snapshot))
   RETURNING cf.file_id, cf.as_of, cf.full_snapshot
 ), listed AS (
   SELECT DISTINCT r.lot_external_id FROM raw.file_rows r

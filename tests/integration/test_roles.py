@@ -206,6 +206,7 @@ RAW_REWRITES = (
     "UPDATE raw.layouts SET names = ARRAY['x']",
     "UPDATE raw.file_rows SET digest = '\\x00112233445566778899aabbccddeeff'",
     "UPDATE raw.file_rows SET observed = ARRAY['9']",
+    "UPDATE raw.file_rows SET lot_external_id = '8'",
     "UPDATE raw.csv_files SET sha256 = repeat('ef', 32)",
     "UPDATE raw.csv_files SET file_id = gen_random_uuid()",
     "DELETE FROM raw.file_rows",

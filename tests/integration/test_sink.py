@@ -27,6 +27,7 @@ from consumer.sink import BatchOutcome, Sink
 from consumer.writer import BatchWriter
 from feed.contract import H_DIGEST, file_id_for
 from tests.databases import FreshDb
+from tests.kafka import create_topics
 from tests.unit.consumer.feedrows import (
     FILES_TOPIC,
     GOOD_VIN,
@@ -638,3 +639,40 @@ async def test_a_bisected_half_neither_reapplies_nor_resends_what_is_stored(
         assert orphans == 0
         assert await conn.fetchval("SELECT count(*) FROM raw.file_rows") == 4
     assert metrics.registry.get_sample_value("vinops_rows_unchanged_total") == 1
+
+
+async def test_a_refused_row_applied_by_a_later_publication_becomes_a_row(
+    sink: Sink, fresh_db: FreshDb, kafka_bootstrap: str, unique_name: Any
+) -> None:
+    poison = row_msg(member_row("71", Make="POISON"), file="forced", row_no=1, offset=0)
+    admin = await asyncpg.connect(fresh_db.admin_dsn)
+    try:
+        await admin.execute(
+            "ALTER TABLE public.lots ADD CONSTRAINT test_no_poison CHECK (make <> 'POISON')"
+        )
+        metrics = Metrics(CollectorRegistry())
+        dlq_topic = unique_name("dlq")
+        await create_topics(kafka_bootstrap, dlq_topic, partitions=1)
+        dlq = DeadLetterSender(kafka_bootstrap, dlq_topic, "test", max_message_bytes=1_000_000)
+        await dlq.start()
+        try:
+            writer = BatchWriter(sink, dlq, metrics, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
+            await writer.write([poison], set())
+            refused = await admin.fetchrow("SELECT kind, parse_error FROM raw.file_rows")
+            assert refused is not None
+            assert refused["kind"] == "malformed"
+            # Fixed, then the file published again with --force: the same physical row.
+            await admin.execute("ALTER TABLE public.lots DROP CONSTRAINT test_no_poison")
+            await writer.write([dataclasses.replace(poison, offset=5)], set())
+        finally:
+            await dlq.stop()
+        row = await admin.fetchrow("SELECT kind, parse_error, kafka_offset FROM raw.file_rows")
+        counted = await admin.fetchrow(
+            "SELECT rows_ingested, rows_ok, lots_touched FROM audit.v_ingest_count"
+        )
+    finally:
+        await admin.close()
+    assert row is not None
+    assert (row["kind"], row["parse_error"], row["kafka_offset"]) == ("row", None, 0)
+    assert counted is not None
+    assert tuple(counted) == (1, 1, 1)  # the audit view now agrees with public.lots

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from consumer import errors
 from consumer.checkpoint import AbandonedError
 from consumer.offsets import BatchOffsets
 from consumer.prepared import PreparedBatch
@@ -25,6 +26,10 @@ class _Consumer:
     def pause(self, *_: Any) -> None: ...
 
     def resume(self, *_: Any) -> None: ...
+
+    async def getmany(self, timeout_ms: int = 0) -> dict[Any, Any]:
+        await asyncio.sleep(timeout_ms / 1000)
+        return {}
 
 
 class _Writer:
@@ -119,3 +124,59 @@ async def test_an_unexpected_error_surfaces_and_leaves_nothing_in_flight() -> No
     assert service.state.inflight is None
     assert await checkpoint.await_inflight() is True  # the drain has nothing left to wait on
     assert writer.started == [0]
+
+
+class _FlakySink:
+    """A known-content look-up that fails the first ``failures`` times."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.asked = 0
+
+    async def known_contents(self, digests: Sequence[bytes]) -> dict[bytes, Any]:
+        self.asked += 1
+        if self.asked <= self.failures:
+            raise errors.TransientError("connection lost")
+        return {}
+
+
+class _SeeingWriter:
+    def __init__(self) -> None:
+        self.looked_up: list[bool | None] = []
+
+    async def write(
+        self, messages: Sequence[Inbound], sent: set[Any], prepared: PreparedBatch | None = None
+    ) -> BatchOffsets:
+        self.looked_up.append(None if prepared is None else prepared.looked_up)
+        return BatchOffsets.of(messages)
+
+
+@pytest.mark.parametrize("failures", [1, 2])
+async def test_a_batch_prepared_without_its_look_up_is_prepared_again_before_its_write(
+    failures: int,
+) -> None:
+    # Written without the look-up, it would re-send every stored body (chunks nothing
+    # references) and re-apply every applied row: it waits for the look-up instead.
+    service = Service(
+        Settings(kafka_bootstrap="k:1", pg_dsn="postgresql://u:p@h/db", retry_base_s=0.001)
+    )
+    sink, writer = _FlakySink(failures), _SeeingWriter()
+    service.state.sink = sink  # type: ignore[assignment]
+    service.state.writer = writer  # type: ignore[assignment]
+    service.state.consumer = _Consumer()
+    messages = _batch(0)
+    prepared = await service.checkpoint._prepare(messages)
+    assert not prepared.looked_up
+    await service.checkpoint.flush(messages, prepared)
+    assert writer.looked_up == [True]  # one write, after a look-up that answered
+    assert sink.asked == failures + 1
+
+
+async def test_a_batch_without_a_prepared_value_is_looked_up_before_its_write() -> None:
+    service = Service(Settings(kafka_bootstrap="k:1", pg_dsn="postgresql://u:p@h/db"))
+    sink, writer = _FlakySink(0), _SeeingWriter()
+    service.state.sink = sink  # type: ignore[assignment]
+    service.state.writer = writer  # type: ignore[assignment]
+    service.state.consumer = _Consumer()
+    await service.checkpoint.flush(_batch(0))  # the drain's path: no prepared batch
+    assert (writer.looked_up, sink.asked) == ([True], 1)
