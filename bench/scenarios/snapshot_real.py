@@ -135,9 +135,12 @@ async def run(ctx: Ctx) -> Result:
             check_counts(ctx, f"realistic {dialect}", s2, expected([base, real.path]),
                          published=first_rows + real.rows)  # fmt: skip
             rebuilt = await _rebuild(ctx, db, f"real-{dialect}") if dialect == "member" else None
-        if s2.get("updated") not in (None, real.changed_lots):
-            ctx.fail(f"realistic {dialect}: {s2.get('updated')} lots updated, "
-                     f"{real.changed_lots} changed")  # fmt: skip
+        # A lot listed twice in the download has two new versions: one update, or two when
+        # they fall in different batches. Anything outside that is a wrong count.
+        updated = s2.get("updated")
+        if updated is not None and not real.changed_lots <= updated <= real.changed_rows:
+            ctx.fail(f"realistic {dialect}: {updated} lots updated, {real.changed_lots} "
+                     f"changed ({real.changed_rows} changed rows)")  # fmt: skip
         s1_rate, s2_rate = s1.get("rows_per_s"), s2.get("rows_per_s")
         out[dialect] = {
             "s1": s1,
