@@ -70,12 +70,12 @@ def _cells(record: bytes) -> tuple[list[str], str, str]:
     return next(csv.reader(io.StringIO(body))), encoding, text[len(body) :]
 
 
-def _lots(path: Path) -> tuple[list[str], list[str]]:
+def _lots(path: Path, lot_name: str = _LOT) -> tuple[list[str], list[str]]:
     """The header and the distinct lot numbers of well-formed records, in file order."""
     with path.open("rb") as f:
         it = records(f)
         header = _cells(next(it).removeprefix(b"\xef\xbb\xbf"))[0]
-        at = header.index(_LOT)
+        at = header.index(lot_name)
         seen: dict[str, None] = {}
         for record in it:
             cells = _cells(record)[0]
@@ -183,19 +183,6 @@ def _camel_change(cells: dict[str, str], rng: random.Random) -> None:
     cells[_CAMEL_STATUS] = rng.choice([s for s in c.SALE_STATUSES if s != cells[_CAMEL_STATUS]])
 
 
-def _good_lots(path: Path, lot_name: str) -> tuple[list[str], list[str]]:
-    with path.open("rb") as f:
-        it = records(f)
-        header = _cells(next(it).removeprefix(b"\xef\xbb\xbf"))[0]
-        at = header.index(lot_name)
-        seen: dict[str, None] = {}
-        for record in it:
-            cells = _cells(record)[0]
-            if len(cells) == len(header) and cells[at].strip():
-                seen[cells[at].strip()] = None
-    return header, list(seen)
-
-
 def write_realistic(prev: Path, out: Path, dialect: str, seed: int = 29) -> RealSnapshot:
     """The next download of ``prev`` as the real feed makes it: 2% of the lots sold (their rows
     gone), 2% listed (new rows at random places), 5% changed, and then every row's
@@ -204,7 +191,7 @@ def write_realistic(prev: Path, out: Path, dialect: str, seed: int = 29) -> Real
     unchanged lot stays as it was."""
     member = dialect == "member"
     lot_name = _LOT if member else _CAMEL_LOT
-    header, lots = _good_lots(prev, lot_name)
+    header, lots = _lots(prev, lot_name)
     rng = random.Random(f"vinops-real:{seed}:{dialect}")
     order = sorted(lots)
     picked = rng.sample(order, round(len(order) * (SOLD + SHARE)))
