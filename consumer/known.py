@@ -48,7 +48,7 @@ class KnownContents:
         self._templates: dict[Headers, RowMeta | None] = {}
 
     @property
-    def looked_up(self) -> Known:
+    def found(self) -> Known:
         """What the look-up said (a bisected half of the batch reuses it)."""
         return self._known
 

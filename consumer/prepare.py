@@ -103,6 +103,6 @@ def finish(builder: BatchBuilder, messages: Sequence[Inbound]) -> PreparedBatch:
         fields_unknown=sum(m.fields_unknown for m in mapped) + builder.known.fields_unknown,
         unchanged=builder.known.unchanged,
         digest_mismatches=builder.digest_mismatches,
-        known=builder.known.looked_up,
+        known=builder.known.found,
         looked_up=builder.looked_up,
     )
