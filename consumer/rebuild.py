@@ -26,8 +26,10 @@ import orjson
 
 from consumer import mapped
 from consumer.export import StoredLayout
-from consumer.prepare import identify, prepare
+from consumer.prepare import finish, identify, take
+from consumer.prepared import PreparedBatch
 from consumer.records import Inbound
+from consumer.row_builder import BatchBuilder
 from consumer.sink import Sink
 from feed.contract import RowMeta
 
@@ -179,8 +181,11 @@ def _messages(
     return out
 
 
-def _prepared(messages: list[Inbound]) -> Any:
-    """Every content is stored: marked so (None), so that each is mapped and none re-sent."""
-    digests, _ = identify(messages, REBUILD_TOPIC)
+def _prepared(messages: list[Inbound]) -> PreparedBatch:
+    """Every content is stored: marked so (None), so that each is mapped and none re-sent.
+    Driven as the checkpoint drives it (``prepare`` would digest every value a second time)."""
+    digests, mismatches = identify(messages, REBUILD_TOPIC)
     stored: dict[bytes, tuple[int, int, bool] | None] = dict.fromkeys(digests)
-    return prepare(messages, row_topic=REBUILD_TOPIC, files_topic="", known=stored)
+    builder = BatchBuilder(stored, digest_mismatches=mismatches)
+    take(builder, messages, row_topic=REBUILD_TOPIC, files_topic="")
+    return finish(builder, messages)
