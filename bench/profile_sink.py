@@ -33,9 +33,9 @@ import asyncpg
 from bench.generate import Spec, generate
 from bench.sql_floor import FILES_TOPIC, ROW_TOPIC, messages
 from bench.stack import Stack, create_database, drop_database, load_stack
-from consumer.prepare import prepare
-from consumer.records import Inbound
-from consumer.sink import Sink
+from consumer.intake.records import Inbound
+from consumer.prepare.prepare import prepare
+from consumer.store.sink import Sink
 from devstack.dsn import dsn_for
 
 _STATEMENTS = """

@@ -24,10 +24,10 @@ from typing import Any
 import asyncpg
 
 from bench.stack import Database
-from consumer.prepare import prepare
-from consumer.records import Inbound
-from consumer.settings import DEFAULT_BATCH_SIZE
-from consumer.sink import Sink
+from consumer.config.settings import DEFAULT_BATCH_SIZE
+from consumer.intake.records import Inbound
+from consumer.prepare.prepare import prepare
+from consumer.store.sink import Sink
 from feed.contract import FileCompleted, FileEvent, FileStarted, encode_file_event
 from producer.feedfile import FeedFile, inspect_file
 from producer.messages import MessageBuilder, is_blank

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from consumer.settings import mask_dsn
+from consumer.config.settings import mask_dsn
 from devstack import databases
 from devstack.dsn import dsn_for
 from devstack.envfile import read_env_file, state_dir

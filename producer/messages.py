@@ -8,7 +8,6 @@ header list travels in the files topic ``started`` record, so the file stays reb
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import orjson
@@ -22,25 +21,10 @@ from feed.contract import (
     malformed_key,
 )
 from feed.dialects import Layout
+from feed.keys import message_keys
 from producer.reader import Record
 
 Headers = list[tuple[str, bytes]]
-
-
-def message_keys(headers: Sequence[str]) -> tuple[str, ...]:
-    """Header names made unique: later duplicates get ``#2``, ``#3``, ..."""
-    taken = set(headers)
-    used: set[str] = set()
-    out: list[str] = []
-    for name in headers:
-        key, n = name, 1
-        # Skip suffixes that a real header of the file already carries.
-        while key in used or (key != name and key in taken):
-            n += 1
-            key = f"{name}#{n}"
-        used.add(key)
-        out.append(key)
-    return tuple(out)
 
 
 class Message(NamedTuple):

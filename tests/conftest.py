@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 import pytest_asyncio
 
-from consumer.settings import mask_dsn
+from consumer.config.settings import mask_dsn
 from devstack.bootstrap import BOOTSTRAP_FILES, PASSWORD_VARIABLES
 from devstack.dsn import dsn_for
 from devstack.envfile import ROOT, read_env_file, state_dir

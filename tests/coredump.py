@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from consumer.prepare import identify, prepare
-from consumer.records import Inbound
-from consumer.sink import Sink
+from consumer.intake.records import Inbound
+from consumer.prepare.prepare import identify, prepare
+from consumer.store.sink import Sink
 from producer.messages import Message
 from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from consumer.migrate import default_migrations_dir, load_registry, migrate
-from consumer.settings import mask_dsn
+from consumer.config.settings import mask_dsn
+from consumer.store.migrate import default_migrations_dir, load_registry, migrate
 from devstack.databases import create_database, drop_database
 from devstack.dsn import dsn_for
 

@@ -1,6 +1,6 @@
 """The feed file as the peer receives it: one schema'd JSON message per good row.
 
-Each row is typed by the consumer's own mapping (``consumer.mapping.map_row``), so the
+Each row is typed by the consumer's own mapping (``consumer.prepare.mapping.map_row``), so the
 peer's table holds the same values as ``public.lots`` (with year/make/model, the file id and
 row number) and the peer does no parsing of its own: it is handed typed records, as a
 Kafka Connect pipeline would be. Key: the lot number in a schema'd struct. After the rows,
@@ -22,8 +22,8 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from bench.sql_floor import ROW_TOPIC, messages
-from consumer.mapped import LOT_COLUMNS
-from consumer.mapping import RowProblemError, map_row
+from consumer.prepare.mapped import LOT_COLUMNS
+from consumer.prepare.mapping import RowProblemError, map_row
 from feed.contract import H_DIALECT, H_FILE_ID, H_KIND, H_ROW_NO, RowKind, decode_value
 
 END_PREFIX = "~end:"

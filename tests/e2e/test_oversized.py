@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from consumer.dlq import CUT_VALUE_BYTES
+from consumer.store.dlq import CUT_VALUE_BYTES
 from tests.e2e.fixtures import oversized_feed
 from tests.e2e.harness import Harness, count
 from tests.kafka import read_topic

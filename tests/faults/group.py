@@ -10,8 +10,8 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
-from consumer import membership
-from consumer.dead_members import DescribeGroupsV4
+from consumer.config import membership
+from consumer.service.dead_members import DescribeGroupsV4
 
 TopicPartition = tuple[str, int]
 

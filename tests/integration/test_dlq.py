@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from consumer.dlq import DeadLetterSender, Delivery, Stored
-from consumer.prepared import DeadLetter
-from consumer.records import Inbound
-from consumer.topic_limits import max_message_bytes
+from consumer.intake.records import Inbound
+from consumer.prepare.prepared import DeadLetter
+from consumer.service.topic_limits import max_message_bytes
+from consumer.store.dlq import DeadLetterSender, Delivery, Stored
 from tests.kafka import read_topic
 
 pytestmark = pytest.mark.integration

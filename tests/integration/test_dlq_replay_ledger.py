@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from consumer.cli import _parser
-from consumer.dlq_cli import run_dlq
+from consumer.admin.cli import _parser
+from consumer.admin.dlq_cli import run_dlq
 from tests.conftest import UniqueName
 from tests.databases import FreshDb
 from tests.kafka import create_topics, end_offsets

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from consumer import errors
+from consumer.config import errors
 
 pytestmark = pytest.mark.integration
 

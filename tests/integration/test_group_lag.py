@@ -10,9 +10,9 @@ import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from consumer.group_lag import GroupLag
-from consumer.metrics import Metrics
-from consumer.sink import Sink
+from consumer.observe.metrics import Metrics
+from consumer.service.group_lag import GroupLag
+from consumer.store.sink import Sink
 from tests.conftest import UniqueName
 from tests.databases import FreshDb
 from tests.kafka import create_topics

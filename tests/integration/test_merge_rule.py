@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from consumer.records import Inbound
+from consumer.intake.records import Inbound
 from tests.coredump import core, ingest
 from tests.databases import Server
 from tests.unit.consumer.feedrows import member_row, row_msg

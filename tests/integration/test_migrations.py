@@ -14,8 +14,8 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from consumer.migrate import default_migrations_dir, load_registry, migrate
-from consumer.migrate_cli import add_migrate_parser, run_migrate
+from consumer.admin.migrate_cli import add_migrate_parser, run_migrate
+from consumer.store.migrate import default_migrations_dir, load_registry, migrate
 from devstack.dsn import dsn_for
 from tests.databases import new_database
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from consumer.cli import main
+from consumer.admin.cli import main
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,11 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from consumer import mapped
-from consumer.cli import main
-from consumer.rebuild import Selection, rebuild
-from consumer.records import Inbound
-from consumer.sink import Sink
+from consumer.admin.cli import main
+from consumer.admin.rebuild import Selection, rebuild
+from consumer.intake.records import Inbound
+from consumer.prepare import mapped
+from consumer.store.sink import Sink
 from tests.coredump import core, inbound, ingest
 from tests.databases import FreshDb, Server
 from tests.rawfiles import published

@@ -1,4 +1,4 @@
-"""consumer.sink against the real PostgreSQL, as the least-privilege consumer login."""
+"""consumer.store.sink against the real PostgreSQL, as the least-privilege consumer login."""
 
 from __future__ import annotations
 
@@ -14,17 +14,18 @@ import pytest
 import pytest_asyncio
 from prometheus_client import CollectorRegistry
 
-from consumer import errors, mapped
-from consumer.dlq import DeadLetterSender
-from consumer.export import StoredLayout
-from consumer.mapping import map_row
-from consumer.metrics import Metrics
-from consumer.prepare import identify, prepare
-from consumer.prepared import PreparedBatch
-from consumer.records import Inbound
-from consumer.rejects import reject
-from consumer.sink import BatchOutcome, Sink
-from consumer.writer import BatchWriter
+from consumer.admin.export import StoredLayout
+from consumer.config import errors
+from consumer.intake.records import Inbound
+from consumer.observe.metrics import Metrics
+from consumer.prepare import mapped
+from consumer.prepare.mapping import map_row
+from consumer.prepare.prepare import identify, prepare
+from consumer.prepare.prepared import PreparedBatch
+from consumer.prepare.rejects import reject
+from consumer.store.dlq import DeadLetterSender
+from consumer.store.sink import BatchOutcome, Sink
+from consumer.store.writer import BatchWriter
 from feed.contract import H_DIGEST, file_id_for
 from tests.databases import FreshDb
 from tests.kafka import create_topics

@@ -22,8 +22,8 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from consumer.cli import main
-from consumer.migrate import default_migrations_dir, load_registry, migrate
+from consumer.admin.cli import main
+from consumer.store.migrate import default_migrations_dir, load_registry, migrate
 from devstack.dsn import dsn_for
 from feed.contract import content_digest, content_of, file_id_for, row_digest
 from tests.coredump import core, inbound, ingest

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from consumer.settings import Database
-from consumer.settings import Settings as ConsumerSettings
+from consumer.config.settings import Database
+from consumer.config.settings import Settings as ConsumerSettings
 from feed.settings import variables
 from producer.settings import Settings as ProducerSettings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from consumer.records import Inbound
+from consumer.intake.records import Inbound
 from feed.contract import (
     DEFAULT_FILES_TOPIC,
     DEFAULT_ROW_TOPIC,

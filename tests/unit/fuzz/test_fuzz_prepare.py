@@ -20,10 +20,10 @@ from aiokafka.structs import ConsumerRecord
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from consumer.prepare import prepare
-from consumer.prepared import PreparedBatch
-from consumer.records import Inbound, to_inbound
-from consumer.rejects import reject
+from consumer.intake.records import Inbound, to_inbound
+from consumer.prepare.prepare import prepare
+from consumer.prepare.prepared import PreparedBatch
+from consumer.prepare.rejects import reject
 from feed.contract import (
     H_CONTRACT,
     H_DIALECT,

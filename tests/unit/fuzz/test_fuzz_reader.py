@@ -26,10 +26,11 @@ from hypothesis import strategies as st
 
 from feed.contract import file_id_for
 from feed.dialects import CAMEL_COLUMNS, MEMBER_COLUMNS, DialectError, detect, layout_for
+from feed.keys import message_keys
 from producer import pipeline
 from producer.errors import FileRefusedError
 from producer.feedfile import inspect_file
-from producer.messages import MessageBuilder, is_blank, message_keys
+from producer.messages import MessageBuilder, is_blank
 from producer.pipeline import MALFORMED_FLAG, receive
 from producer.reader import BOM, CP1252, UTF8, CsvReader, decode_line
 from producer.scan import scan_file

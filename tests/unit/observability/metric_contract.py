@@ -15,7 +15,7 @@ PROMTOOL_TESTS_DIR = ROOT / "prometheus" / "tests"
 DOC = ROOT / "docs" / "observability.md"
 DASHBOARD_UID = "vinops-ingest"
 
-# Exported by the consumer (consumer/metrics.py); dashboards and rules use nothing else.
+# Exported by the consumer (consumer/observe/metrics.py); dashboards and rules use nothing else.
 CONSUMER_METRICS = frozenset(
     {
         "vinops_ingested_rows_total",

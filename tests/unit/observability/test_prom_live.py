@@ -1,5 +1,5 @@
 """The live-check helpers (tests/e2e/prom.py) against a real Prometheus scraping the real
-consumer metric definitions (consumer.metrics), without Kafka or PostgreSQL: every dashboard
+consumer metric definitions (consumer.observe.metrics), without Kafka or PostgreSQL: every dashboard
 query has data and every rule evaluates, once the metrics have moved as an ingest moves them.
 The full path through a real consumer is tests/e2e/test_dashboards_live.py."""
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 
-from consumer.metrics import Metrics
-from consumer.sink import BatchOutcome
+from consumer.observe.metrics import Metrics
+from consumer.store.sink import BatchOutcome
 from tests.e2e import prom
 
 

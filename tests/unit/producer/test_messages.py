@@ -16,7 +16,8 @@ from feed.contract import (
     row_digest,
 )
 from feed.dialects import detect
-from producer.messages import MessageBuilder, is_blank, message_keys
+from feed.keys import message_keys
+from producer.messages import MessageBuilder, is_blank
 from producer.reader import CsvReader
 
 SHA = "ab" * 32
