@@ -49,13 +49,33 @@ def inbound(messages: Sequence[Message], first_offset: int = 0) -> list[Inbound]
     ]
 
 
-async def ingest(dsn: str, messages: Sequence[Inbound], size: int = 40) -> None:
-    """What the service does with ``messages``, batches of ``size``: look up, prepare, write."""
+async def ingest(
+    dsn: str, messages: Sequence[Inbound], size: int = 40, *, history: bool = True
+) -> None:
+    """What the service does with ``messages``, batches of ``size``: look up, prepare, write
+    (``history=False``: as the consumer before the lot history, or with VINOPS_HISTORY=off)."""
     async with asyncpg.create_pool(dsn, min_size=1, max_size=1) as pool:
-        sink = Sink(pool, group_id="core-test", consumer_name="test")
+        sink = Sink(pool, group_id="core-test", consumer_name="test", history=history)
         for start in range(0, len(messages), size):
             part = messages[start : start + size]
             known = await sink.known_contents(identify(part, ROW_TOPIC)[0])
             await sink.write(
                 prepare(part, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
             )
+
+
+# The lot history as one comparable value, without where and when a version was recorded
+# (its first row depends on which of the rows carrying it came first).
+HISTORY = """
+SELECT lot_external_id, valid_from, encode(version, 'hex') AS version, valid_to, vin, changed,
+       data::text AS data
+FROM public.lot_versions ORDER BY lot_external_id, valid_from, version
+"""
+
+
+async def history(dsn: str) -> list[tuple[object, ...]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return [tuple(r) for r in await conn.fetch(HISTORY)]
+    finally:
+        await conn.close()

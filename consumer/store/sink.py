@@ -51,6 +51,8 @@ class BatchOutcome:
     raw_rows_inserted: int = 0
     newest_timestamp_ms: int | None = None
     lots_removed: Mapping[str, int] = field(default_factory=dict)  # removed|returned
+    # Change events written to the outbox, by kind (created|changed|removed|returned).
+    changes: Mapping[str, int] = field(default_factory=dict)
 
 
 def _files_params(batch: PreparedBatch, *, events: bool) -> list[Any]:
@@ -82,8 +84,14 @@ def _clean(text: str | None) -> str | None:
 
 
 class Sink:
-    def __init__(self, pool: asyncpg.Pool, *, group_id: str, consumer_name: str) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, *, group_id: str, consumer_name: str, history: bool = True
+    ) -> None:
         self._pool = pool
+        # Lot versions and change events in each batch's transaction (VINOPS_HISTORY).
+        self._history = history
+        self._lots_sql = sql.LOTS_TOLD if history else sql.LOTS
+        self._file_completed_sql = sql.FILE_COMPLETED_TOLD if history else sql.FILE_COMPLETED
         self._group_id = group_id
         self._consumer = consumer_name
         # Layout rows are never deleted: once resolved, an id holds for the process's life.
@@ -158,6 +166,7 @@ class Sink:
         per_file_errors: collections.Counter[uuid.UUID] = collections.Counter()
         raw_inserted = 0
         moved: list[str] = []
+        changes: collections.Counter[str] = collections.Counter()
 
         # 1. Files first: raw.file_rows and the runs reference them.
         if any(not f.has_event for f in batch.files):
@@ -187,7 +196,7 @@ class Sink:
                 per_file_rows[file_id] += n
                 per_file_errors[file_id] += bad
                 raw_inserted += n
-            moved = await self._core(conn, batch, rows, conflicts)
+            moved = await self._core(conn, batch, rows, conflicts, changes)
 
         # 6. Sale events, images, row-level VIN conflicts, parse errors.
         parse_errors: collections.Counter[str] = collections.Counter()
@@ -213,8 +222,9 @@ class Sink:
         # 8. A completed file: its as-of; lots it lists return; a full snapshot removes.
         lots_removed = collections.Counter[str]()
         for file_id in sorted(t["run_id"] for t in transitions if t["status"] == "completed"):
-            changed = await conn.fetchrow(sql.FILE_COMPLETED, file_id)
+            changed = await conn.fetchrow(self._file_completed_sql, file_id)
             lots_removed.update(removed=changed["removed"], returned=changed["returned"])
+            changes.update(removed=changed["removed_events"], returned=changed["returned_events"])
         return BatchOutcome(
             rows=rows,
             parse_errors=dict(parse_errors),
@@ -225,27 +235,32 @@ class Sink:
             raw_rows_inserted=raw_inserted,
             newest_timestamp_ms=batch.newest_timestamp_ms,
             lots_removed={k: n for k, n in lots_removed.items() if n},
+            changes={k: n for k, n in changes.items() if n},
         )
 
-    @staticmethod
     async def _core(
-        conn: Any, batch: PreparedBatch, rows: dict[str, int],
-        conflicts: collections.Counter[str],
+        self, conn: Any, batch: PreparedBatch, rows: dict[str, int],
+        conflicts: collections.Counter[str], changes: collections.Counter[str],
     ) -> list[str]:  # fmt: skip
-        """Steps 4 and 5, from the batch table: the core upserts and their outcome counts.
+        """Steps 4 and 5, from the batch table: the core upserts and their outcome counts
+        (with history on, the lots' change events and the batch's versions too).
         Returns the lots whose VIN moved (their images follow it)."""
         # 4. Vehicles before lots (FK), newest version per VIN.
         if batch.winners.vehicles:
             await conn.execute(sql.VEHICLES)
         # 5. Lots: LWW upsert, lot_vin_changed, and the outcome counts.
         if batch.winners.lots:
-            r = await conn.fetchrow(sql.LOTS)
+            r = await conn.fetchrow(self._lots_sql)
             rows["inserted"] += r["inserted"]
             rows["updated"] += r["updated"]
             rows["unchanged"] += r["unchanged"]
             rows["stale"] += len(batch.winners.lots) - r["inserted"] - r["updated"]
             rows["stale"] -= r["unchanged"]
             conflicts["lot_vin_changed"] += r["vin_changed"]
+            changes.update(created=r["created_events"], changed=r["changed_events"])
+            if self._history:
+                # Every mapped row's version, the winners' and the older ones alike.
+                await conn.fetchrow(sql.LOT_VERSIONS)
             return list(r["vin_moved"])
         return []
 
@@ -255,6 +270,7 @@ class Sink:
         ``batch`` must be stored (``body`` None): the raw layer is not written."""
         rows = dict.fromkeys(("inserted", "updated", "unchanged", "stale"), 0)
         conflicts: collections.Counter[str] = collections.Counter()
+        changes: collections.Counter[str] = collections.Counter()
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 await conn.execute(CREATE_BATCH_TABLE)
@@ -263,7 +279,7 @@ class Sink:
                     await conn.copy_records_to_table(
                         "vinops_batch", records=records, columns=BATCH_COLUMNS
                     )
-                moved = await self._core(conn, batch, rows, conflicts)
+                moved = await self._core(conn, batch, rows, conflicts, changes)
                 if batch.rows:
                     await conn.fetchrow(sql.SIDE_TABLES, *self._side_params(batch, moved))
                 applied = [r.digest for r in batch.rows if r.mapped is not None]

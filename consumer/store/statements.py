@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib.resources import files
 
 from consumer.prepare.mapped import LOT_DATA_COLUMNS, VEHICLE_ATTRS
+from consumer.store import history_sql as h
 
 
 def load(name: str, **columns: str) -> str:
@@ -33,7 +34,7 @@ FILL = ("path", "bytes", "headers_jsonb", "dialect", "encoding", "rows_published
         "malformed_rows", "started_at", "completed_at", "full_snapshot")  # fmt: skip
 LOT_DATA = LOT_DATA_COLUMNS  # lot_external_id, vin, vin_raw are set apart
 # Copied onto the lot from the batch's vehicle columns: VIN-less lots are described too.
-LOT_DESCRIPTION = ("year", "make", "model_group", "model_detail")
+LOT_DESCRIPTION = h.LOT_DESCRIPTION
 
 FILES_CREATE = load("files_create.sql")
 FILES_FILL = load(
@@ -55,14 +56,66 @@ VEHICLES = load(
     excluded_attrs=", ".join(f"EXCLUDED.{c}" for c in VEHICLE_ATTRS),
     v_newer=_newer("v"),
 )
-LOTS = load(
-    "lots.sql.tmpl",
-    data=", ".join(LOT_DATA),
-    description=", ".join(LOT_DESCRIPTION),
-    set_data=", ".join(f"{c} = EXCLUDED.{c}" for c in (*LOT_DATA, *LOT_DESCRIPTION)),
-    l_values=", ".join(f"l.{c}" for c in (*LOT_DATA, *LOT_DESCRIPTION)),
-    excluded_values=", ".join(f"EXCLUDED.{c}" for c in (*LOT_DATA, *LOT_DESCRIPTION)),
-    l_newer=_newer("l"),
+_LOTS_COLUMNS = {
+    "data": ", ".join(LOT_DATA),
+    "description": ", ".join(LOT_DESCRIPTION),
+    "set_data": ", ".join(f"{c} = EXCLUDED.{c}" for c in (*LOT_DATA, *LOT_DESCRIPTION)),
+    "l_values": ", ".join(f"l.{c}" for c in (*LOT_DATA, *LOT_DESCRIPTION)),
+    "excluded_values": ", ".join(f"EXCLUDED.{c}" for c in (*LOT_DATA, *LOT_DESCRIPTION)),
+    "l_newer": _newer("l"),
+}
+_NO_TOLD = {"told": "", "told_counts": "0 AS created_events, 0 AS changed_events"}
+LOTS = load("lots.sql.tmpl", **_LOTS_COLUMNS, p_old="", l_old="", up_new="", **_NO_TOLD)
+# The same statement with the change outbox (history on): the stored and the new row whole.
+_NEW = h.fields_jsonb(lambda c: f"(up.new).{c}")
+_OLD = h.fields_jsonb(lambda c: f"(prev.old).{c}")
+_LOTS_TOLD = f"""
+, told AS (
+  INSERT INTO ingest.lot_changes (event_id, lot_external_id, kind, payload)
+  SELECT e.id, e.lot_external_id, e.kind,
+         jsonb_build_object('schema', '{h.EVENT_SCHEMA}', 'id', e.id, 'kind', e.kind,
+           'lot', e.lot_external_id, 'vin', (e.new).vin,
+           'source_updated_at', {h.utc("(e.new).source_updated_at")},
+           'version', {h.hex_of("(e.new).source_digest")},
+           'file_id', (e.new).source_file_id, 'row_no', (e.new).source_row_no,
+           'recorded_at', {h.utc("now()")})
+         || CASE WHEN e.kind = 'created' THEN jsonb_build_object('fields', e.new_data)
+            ELSE jsonb_build_object(
+              'previous', jsonb_build_object(
+                'source_updated_at', {h.utc("(e.old).source_updated_at")},
+                'version', {h.hex_of("(e.old).source_digest")}),
+              'changes', {h.changes("e.old_data", "e.new_data")}) END
+  FROM (
+    SELECT x.*, {
+    h.event_id(
+        "x.kind",
+        "x.lot_external_id",
+        h.utc("(x.old).source_updated_at"),
+        h.hex_of("(x.old).source_digest"),
+        h.hex_of("(x.new).source_digest"),
+    )
+} AS id
+    FROM (SELECT up.lot_external_id, up.new, prev.old,
+                 CASE WHEN up.inserted THEN 'created' ELSE 'changed' END AS kind,
+                 {_NEW} AS new_data,
+                 CASE WHEN NOT up.inserted THEN {_OLD} END AS old_data
+          FROM up LEFT JOIN prev ON prev.lot_external_id = up.lot_external_id
+          WHERE up.inserted OR up.vals IS DISTINCT FROM prev.vals) x
+  ) e
+  ORDER BY e.lot_external_id
+  RETURNING kind
+)"""
+_TOLD_COUNTS = (
+    "(SELECT count(*) FROM told WHERE kind = 'created')::int AS created_events,\n"
+    "  (SELECT count(*) FROM told WHERE kind = 'changed')::int AS changed_events"
+)
+LOTS_TOLD = load(
+    "lots.sql.tmpl", **_LOTS_COLUMNS, p_old=", p.old", l_old=", l AS old", up_new=", l AS new",
+    told=_LOTS_TOLD, told_counts=_TOLD_COUNTS,
+)  # fmt: skip
+# The batch's versions into public.lot_versions (history on), after LOTS_TOLD.
+LOT_VERSIONS = load(
+    "lot_versions.sql.tmpl", data=h.DATA_OF_BATCH, changed=h.changed_fields("o.prev_data", "o.data")
 )
 SIDE_TABLES = load("side_tables.sql.tmpl", s_newer=_newer("s"))
 RUNS_AND_OFFSETS = load(
@@ -71,5 +124,37 @@ RUNS_AND_OFFSETS = load(
     " <= r.rows_processed + EXCLUDED.rows_processed",
 )
 COMMITTED_OFFSETS = load("committed_offsets.sql")
-FILE_COMPLETED = load("file_completed.sql")
+_FILE_TOLD = f"""
+, closed AS (
+  UPDATE public.lot_versions v SET valid_to = x.valid_to
+  FROM (SELECT r.lot_external_id, f.as_of AS valid_to FROM removed r, f
+        UNION ALL SELECT s.lot_external_id, f.as_of FROM still_removed s, f
+        UNION ALL SELECT r.lot_external_id, NULL::timestamptz FROM returned r) x
+  CROSS JOIN LATERAL (SELECT w.valid_from, w.version FROM public.lot_versions w
+                      WHERE w.lot_external_id = x.lot_external_id
+                      ORDER BY w.valid_from DESC, w.version DESC LIMIT 1) last
+  WHERE v.lot_external_id = x.lot_external_id AND v.valid_from = last.valid_from
+    AND v.version = last.version AND (x.valid_to IS NULL OR x.valid_to > v.valid_from)
+  RETURNING 1
+), told AS (
+  INSERT INTO ingest.lot_changes (event_id, lot_external_id, kind, payload)
+  SELECT e.id, e.lot_external_id, e.kind,
+         jsonb_build_object('schema', '{h.EVENT_SCHEMA}', 'id', e.id, 'kind', e.kind,
+           'lot', e.lot_external_id, 'vin', e.vin, 'as_of', {h.utc("e.as_of")},
+           'file_id', $1::uuid, 'recorded_at', {h.utc("now()")})
+  FROM (SELECT x.*, {h.event_id("x.kind", "x.lot_external_id", h.utc("x.as_of"))} AS id
+        FROM (SELECT 'removed' AS kind, r.lot_external_id, r.vin, f.as_of FROM removed r, f
+              UNION ALL
+              SELECT 'returned', r.lot_external_id, r.vin, f.as_of FROM returned r, f) x) e
+  ORDER BY e.lot_external_id, e.kind
+  RETURNING kind
+)"""
+FILE_COMPLETED = load(
+    "file_completed.sql.tmpl", told="", told_counts="0 AS removed_events, 0 AS returned_events"
+)
+FILE_COMPLETED_TOLD = load(
+    "file_completed.sql.tmpl", told=_FILE_TOLD,
+    told_counts="(SELECT count(*) FROM told WHERE kind = 'removed')::int AS removed_events,\n"
+    "       (SELECT count(*) FROM told WHERE kind = 'returned')::int AS returned_events",
+)  # fmt: skip
 MARK_APPLIED = load("mark_applied.sql")

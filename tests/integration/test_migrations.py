@@ -24,13 +24,13 @@ pytestmark = pytest.mark.integration
 REGISTRY = load_registry(default_migrations_dir())
 TO_APPLY = [m.id for m in REGISTRY if not m.superseded]
 TABLES = {
-    "public.vehicles", "public.lots", "public.sale_events", "public.images",
+    "public.vehicles", "public.lots", "public.sale_events", "public.images", "public.lot_versions",
     "raw.csv_files", "raw.rows_legacy", "raw.layouts", "raw.contents", "raw.content_chunks",
     "raw.file_rows",
     "staging.copart_raw",
     "audit.vin_conflicts", "audit.parse_errors", "audit.etl_runs",
     "ingest.schema_migrations", "ingest.consumer_offsets", "ingest.dlq_replays",
-    "ingest.rebuilds",
+    "ingest.rebuilds", "ingest.lot_changes", "ingest.relay_positions",
 }  # fmt: skip
 VIEWS = {
     "audit.v_ingest_count",

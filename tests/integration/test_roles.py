@@ -52,7 +52,7 @@ async def as_etl(fresh_db: FreshDb) -> AsyncIterator[asyncpg.Connection]:
 
 async def test_app_ro_cannot_write_anywhere(as_app_ro: asyncpg.Connection) -> None:
     tables = await our_tables(as_app_ro)
-    assert len(tables) == 18
+    assert len(tables) == 21
     for schema, table, column in tables:
         name = f'"{schema}"."{table}"'
         for sql in (
@@ -66,11 +66,11 @@ async def test_app_ro_cannot_write_anywhere(as_app_ro: asyncpg.Connection) -> No
 
 
 async def test_app_ro_reads_public_only(as_app_ro: asyncpg.Connection) -> None:
-    for table in ("vehicles", "lots", "sale_events", "images"):
+    for table in ("vehicles", "lots", "sale_events", "images", "lot_versions"):
         assert await as_app_ro.fetchval(f"SELECT count(*) FROM public.{table}") == 0
     for name in ("raw.file_rows", "raw.contents", "raw.v_rows", "raw.csv_files",
                  "staging.copart_raw", "audit.parse_errors", "audit.v_ingest_count",
-                 "ingest.consumer_offsets"):  # fmt: skip
+                 "ingest.consumer_offsets", "ingest.lot_changes"):  # fmt: skip
         with pytest.raises(DENIED):
             await as_app_ro.fetchval(f"SELECT count(*) FROM {name}")
 
@@ -162,6 +162,9 @@ async def test_etl_writes_the_data_it_owns(as_etl: asyncpg.Connection) -> None:
     assert tuple(counted) == (1, 1, 0)
     with pytest.raises(DENIED):
         await as_etl.execute("DELETE FROM public.lots")
+    with pytest.raises(DENIED):  # the history is kept; only the outbox is pruned
+        await as_etl.execute("DELETE FROM public.lot_versions")
+    assert await as_etl.execute("DELETE FROM ingest.lot_changes") == "DELETE 0"
     with pytest.raises(DENIED):
         await as_etl.execute("DELETE FROM raw.file_rows")
     with pytest.raises(DENIED):

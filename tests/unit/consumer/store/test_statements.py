@@ -24,6 +24,9 @@ SQL_DIR = Path(statements.__file__).parent / "sql"
 RENDERED = {
     **{name: text for name, text in STATEMENTS.items() if (SQL_DIR / f"{name}.sql.tmpl").exists()},
     "create_batch_table": batch_table.CREATE_BATCH_TABLE,
+    # The same templates with the lot history and change outbox rendered in.
+    "lots_told": statements.LOTS_TOLD,
+    "file_completed_told": statements.FILE_COMPLETED_TOLD,
 }
 
 

@@ -52,4 +52,5 @@ SELECT
   (SELECT count(*) FROM changed)::int AS vin_changed,
   (SELECT coalesce(array_agg(up.lot_external_id), '{}') FROM up
     JOIN prev ON prev.lot_external_id = up.lot_external_id
-    WHERE NOT up.inserted AND up.vin IS DISTINCT FROM prev.vin) AS vin_moved
+    WHERE NOT up.inserted AND up.vin IS DISTINCT FROM prev.vin) AS vin_moved,
+  0 AS created_events, 0 AS changed_events

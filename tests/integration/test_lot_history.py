@@ -1,0 +1,81 @@
+"""The lot history (public.lot_versions) is the same whatever the batch cut, the arrival order
+or the file split: a late version is put in its place and its neighbours corrected. A property
+over the merge rule's generated versions (tests/integration/test_merge_rule.py), against the
+real PostgreSQL; the in-order history is also checked against what it must be (one version per
+distinct version digest of a lot, each valid until the next, each naming the fields that
+differ from the one before).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from consumer.intake.records import Inbound
+from tests.coredump import history, ingest
+from tests.databases import Server
+from tests.integration.test_merge_rule import messages_of, version
+
+pytestmark = pytest.mark.integration
+
+
+async def fresh_history(server: Server, messages: list[Inbound], size: int) -> list[Any]:
+    async with server.fresh() as fresh:
+        await ingest(fresh.etl_dsn, messages, size)
+        return await history(fresh.admin_dsn)
+
+
+def assert_well_formed(rows: list[tuple[Any, ...]]) -> None:
+    """Per lot: versions in (valid_from, version) order, each valid until the next one's
+    valid_from (the last open), the first without changed fields, each other naming exactly
+    the fields whose values differ from its predecessor's."""
+    by_lot: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        by_lot.setdefault(row[0], []).append(row)
+    for lot, versions in by_lot.items():
+        for i, (_, valid_from, _, valid_to, _, changed, data) in enumerate(versions):
+            if i + 1 < len(versions):
+                assert valid_to == versions[i + 1][1], lot
+            else:
+                assert valid_to is None, lot
+            if i == 0:
+                assert changed is None, lot
+                continue
+            before, now = orjson.loads(versions[i - 1][6]), orjson.loads(data)
+            differ = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+            assert list(changed) == differ, (lot, valid_from)
+
+
+@settings(
+    max_examples=6, deadline=None, phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)  # fmt: skip
+@given(versions=st.lists(version, min_size=2, max_size=20), seed=st.integers(0, 2**16))
+def test_any_batch_cut_or_arrival_order_gives_the_in_order_history(
+    versions: list[tuple[str, ...]], seed: int, pg_server: Server
+) -> None:
+    messages = messages_of(versions)
+    shuffled = list(messages)
+    random.Random(seed).shuffle(shuffled)
+    runs: list[tuple[str, list[Inbound], int]] = [
+        ("in order, one by one", messages, 1),
+        ("reversed, one by one", messages[::-1], 1),
+        ("reversed, by 2", messages[::-1], 2),
+        ("shuffled, by 3", shuffled, 3),
+        ("shuffled, one batch", shuffled, 5000),
+    ]
+
+    async def all_runs() -> list[list[tuple[Any, ...]]]:
+        return [await fresh_history(pg_server, msgs, size) for _, msgs, size in runs]
+
+    histories = asyncio.run(all_runs())
+    assert histories[0], "every version maps: the history is not empty"
+    assert_well_formed(histories[0])
+    for (name, _, _), other in zip(runs[1:], histories[1:], strict=True):
+        assert other == histories[0], name
