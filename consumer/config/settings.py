@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from consumer.config import membership
+from consumer.config.history import HistorySettings
 from consumer.config.pg_dsn import PgTls, mask_dsn
 from feed.contract import (
     DEFAULT_DLQ_TOPIC,
@@ -138,6 +139,9 @@ class Settings:
     kafka_security: KafkaSecurity = field(
         default_factory=KafkaSecurity, metadata=nested(KafkaSecurity)
     )
+    history: HistorySettings = field(
+        default_factory=HistorySettings, metadata=nested(HistorySettings)
+    )
 
     def __post_init__(self) -> None:
         if not self.kafka_bootstrap:
@@ -163,8 +167,8 @@ class Settings:
             raise SettingsError(
                 f"VINOPS_STARTUP_TIMEOUT_S must be >= 0 (0: no limit), got {self.startup_timeout_s}"
             )
-        if len({self.topic, self.files_topic, self.dlq_topic}) != 3:
-            raise SettingsError("row, files and dead-letter topics must differ")
+        if len({self.topic, self.files_topic, self.dlq_topic, self.history.changes_topic}) != 4:
+            raise SettingsError("row, files, dead-letter and change topics must differ")
         if self.pool_size < 1:
             raise SettingsError(f"VINOPS_PG_POOL_SIZE must be >= 1, got {self.pool_size}")
         if not self.gc_interval_s >= 0:  # also refuses NaN

@@ -22,6 +22,7 @@ PARSE_REASONS = (
 )  # fmt: skip
 # A dead letter not sent as it was: cut to fit the topic, or refused and kept in the DB only.
 INCOMPLETE_DELIVERIES = ("truncated", "unsent")
+CHANGE_KINDS = ("created", "changed", "removed", "returned")
 CONFLICT_KINDS = ("transliterated", "invalid", "masked", "spelling_differs", "lot_vin_changed")
 
 _BATCH_SECONDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -46,6 +47,8 @@ class Outcome(Protocol):
     def fields_unknown(self) -> int: ...
     @property
     def lots_removed(self) -> Mapping[str, int]: ...
+    @property
+    def changes(self) -> Mapping[str, int]: ...
 
 
 class Metrics:
@@ -119,6 +122,21 @@ class Metrics:
             "Lots marked removed (missing from a completed full snapshot) or returned",
             "change",
         )
+        self.lot_changes = counter(
+            "vinops_lot_changes", "Lot change events written to the outbox", "kind"
+        )
+        self.changes_relayed = counter(
+            "vinops_lot_changes_relayed", "Lot change events sent to Kafka by this process's relay"
+        )
+        self.relay_lag_rows = gauge(
+            "vinops_relay_lag_rows", "Outbox events not relayed yet (as the relay last counted)"
+        )
+        self.relay_lag_seconds = gauge(
+            "vinops_relay_lag_seconds", "Age of the oldest outbox event not relayed yet; 0 if none"
+        )
+        self.outbox_rows = gauge(
+            "vinops_outbox_rows", "Rows in the change outbox, relayed ones not pruned yet included"
+        )
         self.etl_runs_stuck = gauge(
             "vinops_etl_runs_stuck", "ETL runs 'started' for more than 30 minutes"
         )
@@ -138,6 +156,7 @@ class Metrics:
             (self.ingested_rows, OUTCOMES),
             (self.etl_runs, RUN_STATUSES),
             (self.lots_removed, ("removed", "returned")),
+            (self.lot_changes, CHANGE_KINDS),
             (self.parse_errors, PARSE_REASONS),
             (self.dead_letters, PARSE_REASONS),
             (self.dead_letters_incomplete, INCOMPLETE_DELIVERIES),
@@ -158,5 +177,6 @@ class Metrics:
         self._add(self.upsert_conflicts, outcome.conflicts)
         self._add(self.etl_runs, outcome.runs)
         self._add(self.lots_removed, outcome.lots_removed)
+        self._add(self.lot_changes, outcome.changes)
         self.fields.inc(outcome.fields_total)
         self.fields_unknown.inc(outcome.fields_unknown)

@@ -39,6 +39,7 @@ from consumer.service.dead_members import free_dead_members, keep_freeing
 from consumer.service.fetch import Fetch
 from consumer.service.health import Health
 from consumer.service.rebalance import Rebalance
+from consumer.service.relay import Relay
 from consumer.service.startup import (
     Startup,
     StartupInterruptedError,
@@ -81,6 +82,7 @@ class Service:
         self._signals = 0
         self._pool: asyncpg.Pool | None = None
         self._dlq: DeadLetterSender | None = None
+        self._relay: Relay | None = None  # the change relay (history on)
         self._tasks: list[asyncio.Task[None]] = []
         self._gc_managed = False
 
@@ -110,8 +112,14 @@ class Service:
         ready = self.startup.ready
         self._pool = pool = await ready("PostgreSQL", lambda: create_pool(s))
         await require_migrated(pool)
-        state.sink = Sink(pool, group_id=s.group_id, consumer_name=s.consumer_name)
+        state.sink = Sink(
+            pool, group_id=s.group_id, consumer_name=s.consumer_name, history=s.history.enabled
+        )
         security = s.kafka_security
+        if s.history.enabled:
+            relay = Relay(pool, s, self.metrics)
+            await ready("Kafka (change relay)", relay.start)
+            self._relay = relay
         await ready("Kafka (login)", lambda: check_login(s.kafka_bootstrap, security))
         await ready(
             "Kafka (dead-letter topic)",
@@ -159,6 +167,8 @@ class Service:
         if s.group_instance_id:
             freeing = keep_freeing(s.kafka_bootstrap, s.group_id, s.group_instance_id, security)
             self._tasks.append(asyncio.create_task(freeing, name="dead members"))
+        if self._relay is not None:
+            self._tasks.append(asyncio.create_task(self._relay.run(), name="change relay"))
         writing = lambda: not self.checkpoint.idle()  # noqa: E731
         self._tasks += [
             asyncio.create_task(self.health.housekeeping(pool), name="housekeeping"),
@@ -238,6 +248,11 @@ class Service:
             except TimeoutError:
                 log.warning("drain cut short: the in-flight batch is re-read on restart")
                 await self.checkpoint.abandon_inflight(_FORCED_CLOSE_S)
+        if self._relay is not None:
+            # What the drain's last batches told goes out before the stop (else: next start).
+            with contextlib.suppress(Exception):
+                await self._cut(self._relay.flush(5.0), 6.0)
+                await self._cut(self._relay.stop(), 10)
         if state.consumer is not None:
             with contextlib.suppress(Exception):
                 await self._cut(state.consumer.stop(), 10)

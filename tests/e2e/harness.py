@@ -53,6 +53,13 @@ class Harness:
     dlq_topic: str
     group: str
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # The change topic the consumers' relay sends to: the row topic's own, so that tests
+    # sharing one broker never read each other's events.
+    changes_topic: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.changes_topic:
+            self.changes_topic = f"{self.topic}.changes"
 
     # ---- producer -------------------------------------------------------------------
     def publish(
@@ -87,6 +94,7 @@ class Harness:
             VINOPS_LOG_FORMAT="json",
             VINOPS_METRICS_HOST="127.0.0.1",
             VINOPS_METRICS_PORT="0",
+            VINOPS_CHANGES_TOPIC=self.changes_topic,
         )
         return env
 
@@ -106,14 +114,15 @@ class Harness:
         return totals_of(stderr)
 
     def start(
-        self, *, group: str | None = None, extra: Sequence[str] = ()
-    ) -> subprocess.Popen[bytes]:
+        self, *, group: str | None = None, extra: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:  # fmt: skip
         log = _log_path(group or self.group)
         with open(log, "ab") if log else contextlib.nullcontext(subprocess.DEVNULL) as out:
             # The child keeps its own descriptor: the parent's copy closes here.
             proc = subprocess.Popen(
-                self.consumer_cmd(group=group, extra=extra), cwd=ROOT, env=self.env(),
-                stdout=subprocess.DEVNULL, stderr=out,
+                self.consumer_cmd(group=group, extra=extra), cwd=ROOT,
+                env={**self.env(), **(env or {})}, stdout=subprocess.DEVNULL, stderr=out,
             )  # fmt: skip
         self.procs.append(proc)
         return proc
