@@ -46,7 +46,7 @@ def _value(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def _changes(version: Version) -> Text:
+def changes_text(version: Version) -> Text:
     text = Text()
     if version.changed is None:
         shown = list(version.data.items())[:_FIRST_FIELDS]
@@ -78,7 +78,7 @@ def lot_table(lot: LotHistory) -> Table:
     for n, version in enumerate(lot.versions, 1):
         table.add_row(
             str(n), _when(version.valid_from), _when(version.valid_to), _value(version.vin),
-            _changes(version),
+            changes_text(version),
         )  # fmt: skip
     return table
 

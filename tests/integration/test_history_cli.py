@@ -10,10 +10,11 @@ import io
 import asyncpg
 import orjson
 import pytest
+from rich.console import Console
 
 from consumer.admin import history_cli
 from consumer.admin.cli import main
-from consumer.admin.history import history_of
+from consumer.admin.history import LotHistory, history_of
 from tests.coredump import ingest
 from tests.databases import FreshDb
 from tests.integration.test_merge_rule import messages_of
@@ -86,7 +87,7 @@ def test_the_table_highlights_what_changed(
     assert f"vin: {VIN_A} → {VIN_B}" in out
     assert "make: FORD → KIA" in out
 
-    async def lots() -> list[object]:
+    async def lots() -> list[LotHistory]:
         conn = await asyncpg.connect(filled.etl_dsn)
         try:
             return list(await history_of(conn, "301"))
@@ -94,12 +95,12 @@ def test_the_table_highlights_what_changed(
             await conn.close()
 
     (lot,) = asyncio.run(lots())
-    text = history_cli._changes(lot.versions[2])  # type: ignore[attr-defined]
+    text = history_cli.changes_text(lot.versions[2])
     styled = {text.plain[s.start : s.end]: str(s.style) for s in text.spans}
     assert styled["KIA"] == "bold yellow"  # the new value
     assert styled["FORD"] == "red strike"  # the old one
     rendered = io.StringIO()
-    history_cli.Console(file=rendered, force_terminal=True, width=160).print(text)
+    Console(file=rendered, force_terminal=True, width=160).print(text)
     assert "\x1b[" in rendered.getvalue()  # a terminal gets the colours
 
 
