@@ -27,6 +27,7 @@ COMMIT_AGE_ALERT_SECONDS = 300  # same number as VinopsLagGrowingNoCommits
 PAUSED_ALERT_SECONDS = 300  # same number as VinopsBatchRetriedTooLong
 XACT_ALERT_SECONDS = 300  # same number as VinopsTransactionOpenTooLong
 BLOAT_ALERT_RATIO = 0.2  # same number as VinopsTableBloat
+RELAY_ALERT_SECONDS = 300  # same number as VinopsChangeRelayStuck
 # PostgreSQL's exporter is one target per database server, not per consumer.
 PG = 'job="vinops-postgres"'
 
@@ -605,6 +606,54 @@ def postgres_panels() -> list[Json]:
     ]
 
 
+def history_panels() -> list[Json]:
+    return [
+        row(108, "Lot history and changes", 111),
+        timeseries(
+            30,
+            "Lot change events / s by kind",
+            about=(
+                "Change events written to the outbox (ingest.lot_changes) in the batches' "
+                "transactions: created, changed, removed, returned (removed and returned only "
+                "around full snapshots); and events the relay sent to the change topic."
+            ),
+            targets=[
+                target("A", f"sum by (kind) ({rate('vinops_lot_changes_total')})", "{{kind}}"),
+                target("B", f"sum({rate('vinops_lot_changes_relayed_total')})", "relayed"),
+            ],
+            unit="ops",
+            pos=grid(0, 112, 8),
+        ),
+        timeseries(
+            31,
+            "Outbox: events not relayed, rows",
+            about=(
+                "Events in the outbox the relay has not sent yet, and the outbox's size "
+                "(relayed rows are pruned in the relay's own transaction). One relay works at "
+                "a time; every consumer reports the same database."
+            ),
+            targets=[
+                target("A", f"max(vinops_relay_lag_rows{{{SEL}}})", "not relayed"),
+                target("B", f"max(vinops_outbox_rows{{{SEL}}})", "outbox rows"),
+            ],
+            unit="short",
+            pos=grid(8, 112, 8),
+        ),
+        timeseries(
+            32,
+            "Relay lag, seconds (alert at 300)",
+            about=(
+                "Age of the oldest event not relayed yet: 0 while the relay keeps up. The red "
+                "line is VinopsChangeRelayStuck's threshold."
+            ),
+            targets=[target("A", f"max(vinops_relay_lag_seconds{{{SEL}}})", "oldest not relayed")],
+            unit="s",
+            pos=grid(16, 112, 8),
+            limit=thresholds(("green", None), ("red", RELAY_ALERT_SECONDS)),
+        ),
+    ]
+
+
 def templating() -> Json:
     instances = 'label_values(up{job="vinops-consumer"}, instance)'
     return {
@@ -701,7 +750,8 @@ def ingest_dashboard() -> Json:
         + process_panels()
         + isolation_panels()
         + latency_panels()
-        + postgres_panels(),
+        + postgres_panels()
+        + history_panels(),
     }
 
 

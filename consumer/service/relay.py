@@ -33,8 +33,10 @@ from consumer.store.dlq import ensure_topic
 
 log = logging.getLogger(__name__)
 
+_CREATE_POSITION = """
+INSERT INTO ingest.relay_positions (topic) VALUES ($1) ON CONFLICT DO NOTHING
+"""
 _POSITION = """
-WITH ins AS (INSERT INTO ingest.relay_positions (topic) VALUES ($1) ON CONFLICT DO NOTHING)
 SELECT last_txid::text AS last_txid, last_seq FROM ingest.relay_positions WHERE topic = $1
 FOR UPDATE SKIP LOCKED
 """
@@ -81,6 +83,8 @@ class Relay:
 
     async def start(self) -> None:
         await ensure_topic(self._bootstrap, self._topic, self._security)
+        async with self._pool.acquire() as conn:
+            await conn.execute(_CREATE_POSITION, self._topic)
         try:
             await self._producer.start()
         except BaseException:

@@ -51,9 +51,13 @@ def test_record_outcome_adds_counts() -> None:
             runs={"completed": 1},
             fields_total=100,
             fields_unknown=7,
+            changes={"created": 3, "removed": 2},
         )
     )
     get = registry.get_sample_value
+    assert get("vinops_lot_changes_total", {"kind": "created"}) == 3
+    assert get("vinops_lot_changes_total", {"kind": "removed"}) == 2
+    assert get("vinops_lot_changes_total", {"kind": "returned"}) == 0
     assert get("vinops_ingested_rows_total", {"outcome": "inserted"}) == 3
     assert get("vinops_ingested_rows_total", {"outcome": "stale"}) == 1
     assert get("vinops_ingested_rows_total", {"outcome": "updated"}) == 0
