@@ -106,7 +106,9 @@ async def main_async(args: argparse.Namespace) -> int:
         else db.etl_dsn,
         min_size=1, max_size=1, setup=_explain if args.explain else None,
     )  # fmt: skip
-    sink = Sink(pool, group_id="bench-profile", consumer_name="bench-profile")
+    sink = Sink(
+        pool, group_id="bench-profile", consumer_name="bench-profile", history=not args.no_history
+    )
     try:
         async with pool.acquire() as conn:
             backend = await conn.fetchval("SELECT pg_backend_pid()")
@@ -173,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="gc.freeze() + gc.set_threshold(N, 10, 10) first (default: Python's)",
     )
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--no-history", action="store_true", help="as VINOPS_HISTORY=off")
     return asyncio.run(main_async(p.parse_args(argv)))
 
 

@@ -37,6 +37,7 @@ from bench.peer.jars import peer_versions
 from bench.scenarios import (
     e2e,
     floor_naive,
+    history,
     latency,
     peer,
     producer_kcat,
@@ -59,6 +60,7 @@ SCENARIOS: dict[str, Scenario] = {
     "scale": scale.run,
     "snapshot": snapshot.run,
     "snapshot_real": snapshot_real.run,
+    "history": history.run,  # lot history and change stream beside the snapshot
     "peer": peer.run,  # after e2e: it compares with e2e's figure (or runs e2e itself)
 }
 

@@ -84,6 +84,11 @@ def _lots(path: Path, lot_name: str = _LOT) -> tuple[list[str], list[str]]:
     return header, list(seen)
 
 
+def distinct_lots(path: Path) -> list[str]:
+    """The distinct lot numbers of a member file's well-formed records."""
+    return _lots(path)[1]
+
+
 def chosen(lots: list[str], k: int, seed: int, share: float = SHARE) -> set[str]:
     rng = random.Random(f"vinops-snapshot:{seed}:{k}")
     return set(rng.sample(sorted(lots), round(len(lots) * share)))
@@ -183,7 +188,10 @@ def _camel_change(cells: dict[str, str], rng: random.Random) -> None:
     cells[_CAMEL_STATUS] = rng.choice([s for s in c.SALE_STATUSES if s != cells[_CAMEL_STATUS]])
 
 
-def write_realistic(prev: Path, out: Path, dialect: str, seed: int = 29) -> RealSnapshot:
+def write_realistic(
+    prev: Path, out: Path, dialect: str, seed: int = 29, *, sold: float = SOLD,
+    listed: float = LISTED,
+) -> RealSnapshot:  # fmt: skip
     """The next download of ``prev`` as the real feed makes it: 2% of the lots sold (their rows
     gone), 2% listed (new rows at random places), 5% changed, and then every row's
     observation cell rewritten: the member feed's Id renumbered 1..N in the new order, a
@@ -194,10 +202,10 @@ def write_realistic(prev: Path, out: Path, dialect: str, seed: int = 29) -> Real
     header, lots = _lots(prev, lot_name)
     rng = random.Random(f"vinops-real:{seed}:{dialect}")
     order = sorted(lots)
-    picked = rng.sample(order, round(len(order) * (SOLD + SHARE)))
-    sold = set(picked[: round(len(order) * SOLD)])
-    changed = set(picked[len(sold) :])
-    listed_n = round(len(order) * LISTED)
+    picked = rng.sample(order, round(len(order) * (sold + SHARE)))
+    gone = set(picked[: round(len(order) * sold)])
+    changed = set(picked[len(gone) :])
+    listed_n = round(len(order) * listed)
     # A listing lands after a random record; new lot numbers are not any lot's of the file.
     taken = set(lots)
     new_lots: list[str] = []
@@ -241,7 +249,7 @@ def write_realistic(prev: Path, out: Path, dialect: str, seed: int = 29) -> Real
             cells, encoding, eol = _cells(record)
             well_formed = len(cells) == len(header)
             lot = cells[at].strip() if well_formed else ""
-            if lot in sold:
+            if lot in gone:
                 continue
             if member and not well_formed:
                 # Malformed: its bytes, with the counter that leads every record renumbered.
@@ -272,7 +280,7 @@ def write_realistic(prev: Path, out: Path, dialect: str, seed: int = 29) -> Real
         while slots:  # slots past the last row left: the listings go at the end
             dst.write(emit(listing(slots), "utf-8", "\r\n" if member else "\n"))
     partial.replace(out)
-    result = RealSnapshot(out, counter, len(sold), listed_n, len(changed), changed_rows)
+    result = RealSnapshot(out, counter, len(gone), listed_n, len(changed), changed_rows)
     meta = {k: v for k, v in asdict(result).items() if k != "path"}
     out.with_name(out.name + ".json").write_bytes(orjson.dumps(meta))
     return result

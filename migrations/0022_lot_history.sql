@@ -13,7 +13,8 @@
 --   after a higher one, a txid below the oldest running transaction cannot appear any more.
 --   Existing databases: this migration creates the tables empty; `consumer rebuild --all`
 --   fills the history from the raw layer (it writes versions, and no events: no lot changes).
--- Rollback: DROP TABLE public.lot_versions, ingest.lot_changes, ingest.relay_positions.
+-- Rollback: DROP VIEW public.v_lot_versions; DROP TABLE public.lot_versions,
+--   ingest.lot_changes, ingest.relay_positions; DROP FUNCTION public.lot_history_fields().
 
 CREATE TABLE public.lot_versions (
     lot_external_id text NOT NULL,
@@ -25,10 +26,27 @@ CREATE TABLE public.lot_versions (
     row_no          integer,
     content_digest  bytea,
     changed         text[],
-    data            jsonb NOT NULL,
+    data            text[] NOT NULL,
     recorded_at     timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT lot_versions_pkey PRIMARY KEY (lot_external_id, valid_from, version)
 );
+-- What a version's data holds, in order (consumer.store.history_sql.HISTORY_FIELDS; a test
+-- keeps them equal). Fields are only ever appended: an older, shorter array reads NULL for a
+-- field added later. Redefined by the migration that appends one.
+CREATE FUNCTION public.lot_history_fields() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT ARRAY['vin', 'vin_raw', 'yard_number', 'yard_name', 'item_number', 'grid_row',
+    'location_city', 'location_state', 'location_zip', 'location_country', 'sale_date',
+    'sale_time_hhmm', 'sale_time_zone', 'auction_datetime_utc', 'status', 'title_state',
+    'title_type', 'damage_description', 'secondary_damage', 'has_keys', 'keys_code',
+    'lot_cond_code', 'runs_drives', 'special_note', 'odometer', 'odometer_brand',
+    'currency_code', 'est_retail_value', 'repair_cost', 'high_bid', 'buy_it_now_price',
+    'make_offer_eligible', 'seller_name', 'offsite_address1', 'offsite_city', 'offsite_state',
+    'offsite_zip', 'rentals', 'wholesale', 'sale_light', 'auto_grade', 'announcements',
+    'image_thumbnail', 'image_url', 'source_created_at', 'year', 'make', 'model_group',
+    'model_detail']::text[]
+$$;
+
 -- "History of one VIN": the versions that carried it, in time order.
 CREATE INDEX lot_versions_vin_idx ON public.lot_versions (vin, valid_from) WHERE vin IS NOT NULL;
 
@@ -38,7 +56,7 @@ CREATE TABLE ingest.lot_changes (
     event_id        uuid NOT NULL,
     lot_external_id text NOT NULL,
     kind            text NOT NULL,
-    payload         jsonb NOT NULL,
+    payload         json NOT NULL,
     recorded_at     timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT lot_changes_pkey PRIMARY KEY (txid, seq),
     CONSTRAINT lot_changes_kind_ck CHECK (kind IN ('created', 'changed', 'removed', 'returned'))
@@ -52,7 +70,18 @@ CREATE TABLE ingest.relay_positions (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 
-GRANT ALL ON TABLE public.lot_versions, ingest.lot_changes, ingest.relay_positions TO admin;
+-- The history for people and applications: each version's values as a JSON object.
+CREATE VIEW public.v_lot_versions AS
+SELECT v.lot_external_id, v.valid_from, v.valid_to, v.version, v.vin, v.changed,
+       (SELECT jsonb_object_agg(u.f, u.value) FROM unnest(public.lot_history_fields(), v.data)
+          AS u(f, value) WHERE u.value IS NOT NULL) AS data,
+       v.file_id, v.row_no, v.content_digest, v.recorded_at
+FROM public.lot_versions v;
+
+GRANT ALL ON TABLE public.lot_versions, public.v_lot_versions, ingest.lot_changes,
+    ingest.relay_positions TO admin;
+GRANT SELECT ON TABLE public.v_lot_versions TO etl_rw, app_ro;
+GRANT EXECUTE ON FUNCTION public.lot_history_fields() TO etl_rw, app_ro;
 GRANT SELECT, INSERT, UPDATE ON TABLE public.lot_versions TO etl_rw;
 -- DELETE: the relay prunes what it relayed.
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE ingest.lot_changes TO etl_rw;

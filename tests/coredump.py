@@ -68,7 +68,7 @@ async def ingest(
 # (its first row depends on which of the rows carrying it came first).
 HISTORY = """
 SELECT lot_external_id, valid_from, encode(version, 'hex') AS version, valid_to, vin, changed,
-       data::text AS data
+       data
 FROM public.lot_versions ORDER BY lot_external_id, valid_from, version
 """
 

@@ -15,6 +15,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from consumer.store.history_sql import BOOLEANS, HISTORY_FIELDS, NUMBERS, TYPES
+
 _VERSIONS = """
 WITH lots AS (
   SELECT $1::text AS lot
@@ -23,12 +25,28 @@ WITH lots AS (
   WHERE w.vin = public.normalize_vin($1)
 )
 SELECT v.lot_external_id, v.valid_from, v.valid_to, encode(v.version, 'hex') AS version, v.vin,
-       v.changed, v.data::text AS data, v.file_id, v.row_no, l.is_removed, l.removed_as_of
+       v.changed, v.data, v.file_id, v.row_no, l.is_removed, l.removed_as_of
 FROM lots
 JOIN public.lot_versions v ON v.lot_external_id = lots.lot
 LEFT JOIN public.lots l ON l.lot_external_id = v.lot_external_id
 ORDER BY v.lot_external_id, v.valid_from, v.version
 """
+
+
+def typed(field_name: str, text: str | None) -> Any:
+    """A stored value (text) as the JSON value it is: a number, a boolean or a string."""
+    if text is None:
+        return None
+    if field_name in NUMBERS:
+        return float(text) if TYPES[field_name].startswith("numeric") else int(text)
+    if field_name in BOOLEANS:
+        return text == "true"
+    return text
+
+
+def values_of(data: list[str | None]) -> dict[str, Any]:
+    """A version's data (text[] in HISTORY_FIELDS order) as field -> value, NULLs left out."""
+    return {f: typed(f, v) for f, v in zip(HISTORY_FIELDS, data, strict=False) if v is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +88,7 @@ async def history_of(conn: asyncpg.Connection, lot_or_vin: str) -> list[LotHisto
             Version(
                 r["valid_from"], r["valid_to"], r["version"], r["vin"],
                 None if r["changed"] is None else tuple(r["changed"]),
-                orjson.loads(r["data"]), previous, r["file_id"], r["row_no"],
+                values_of(r["data"]), previous, r["file_id"], r["row_no"],
             )
         )  # fmt: skip
     return list(lots.values())

@@ -80,6 +80,10 @@ class Relay:
         )  # fmt: skip
         self._started = False
         self._lag_at = 0.0
+        # Set at a clean stop: the loop ends between rounds (a round cancelled after its send
+        # would be sent again by the flush).
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await ensure_topic(self._bootstrap, self._topic, self._security)
@@ -142,23 +146,44 @@ class Relay:
         self._metrics.outbox_rows.set(int(total))
         return pending
 
+    def spawn(self) -> None:
+        """Relay in the background until ``close``."""
+        self._task = asyncio.create_task(self.run(), name="change relay")
+
+    async def close(self, flush_s: float) -> None:
+        """A clean stop: the loop ends after its round, what is waiting is relayed (for
+        ``flush_s`` at most), the producer closes."""
+        self._stopping.set()
+        if self._task is not None:
+            _, running = await asyncio.wait({self._task}, timeout=flush_s)
+            if running:
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=1.0)
+        await self.flush(flush_s)
+        await self.stop()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
     async def run(self) -> None:
-        """Relay until cancelled; failures (PostgreSQL or Kafka away) retried with backoff."""
+        """Relay until ``close`` (or cancelled); failures (PostgreSQL or Kafka away) retried
+        with backoff."""
         backoff = Backoff()
         streak = Streak(log, "change relay")
         interval = self._settings.relay_interval_ms / 1000
-        while True:
+        while not self._stopping.is_set():
             try:
                 relayed = await self.round()
                 await self.measure()
             except Exception as exc:  # noqa: BLE001 - PostgreSQL or Kafka away: retried, never fatal
                 streak.failed(error=type(exc).__name__, detail=str(exc)[:200])
-                await asyncio.sleep(backoff.next_delay())
+                await self._pause(backoff.next_delay())
                 continue
             streak.ended()
             backoff.reset()
             if relayed < self._settings.relay_batch:
-                await asyncio.sleep(interval)
+                await self._pause(interval)
 
     async def flush(self, limit_s: float) -> None:
         """At a clean stop: relay what is waiting, for ``limit_s`` seconds at most."""

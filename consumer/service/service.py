@@ -168,7 +168,7 @@ class Service:
             freeing = keep_freeing(s.kafka_bootstrap, s.group_id, s.group_instance_id, security)
             self._tasks.append(asyncio.create_task(freeing, name="dead members"))
         if self._relay is not None:
-            self._tasks.append(asyncio.create_task(self._relay.run(), name="change relay"))
+            self._relay.spawn()  # stopped after the drain: its last batches are relayed too
         writing = lambda: not self.checkpoint.idle()  # noqa: E731
         self._tasks += [
             asyncio.create_task(self.health.housekeeping(pool), name="housekeeping"),
@@ -251,8 +251,7 @@ class Service:
         if self._relay is not None:
             # What the drain's last batches told goes out before the stop (else: next start).
             with contextlib.suppress(Exception):
-                await self._cut(self._relay.flush(5.0), 6.0)
-                await self._cut(self._relay.stop(), 10)
+                await self._cut(self._relay.close(5.0), 12.0)
         if state.consumer is not None:
             with contextlib.suppress(Exception):
                 await self._cut(state.consumer.stop(), 10)

@@ -66,42 +66,48 @@ _LOTS_COLUMNS = {
 }
 _NO_TOLD = {"told": "", "told_counts": "0 AS created_events, 0 AS changed_events"}
 LOTS = load("lots.sql.tmpl", **_LOTS_COLUMNS, p_old="", l_old="", up_new="", **_NO_TOLD)
-# The same statement with the change outbox (history on): the stored and the new row whole.
-_NEW = h.fields_jsonb(lambda c: f"(up.new).{c}")
-_OLD = h.fields_jsonb(lambda c: f"(prev.old).{c}")
+# The same statement with the change outbox (history on): the stored and the new values as
+# text arrays from plain column references, each event's JSON built from those.
+_L_VALUES = h.values_array(lambda c: f"l.{c}")
+_UP_NEW = (
+    f", {_L_VALUES} AS new_a, l.source_updated_at AS new_su, l.source_digest AS new_digest,"
+    " l.source_file_id AS new_file_id, l.source_row_no AS new_row_no,"
+    f" CASE WHEN l.xmax = 0 THEN {h.fields_json(lambda c: f'l.{c}')} END AS new_fields"
+)
+# What created and changed events share (json_build_object: the payload is json, not jsonb).
+_COMMON = (
+    f"'schema', '{h.EVENT_SCHEMA}', 'id', e.id, 'kind', e.kind, 'lot', e.lot_external_id,"
+    f" 'vin', e.vin, 'source_updated_at', {h.utc('e.new_su')},"
+    f" 'version', {h.hex_of('e.new_digest')}, 'file_id', e.new_file_id,"
+    f" 'row_no', e.new_row_no, 'recorded_at', {h.utc('now()')}"
+)
 _LOTS_TOLD = f"""
-, told AS (
+, ev AS MATERIALIZED (
+  SELECT up.lot_external_id, up.vin, up.new_a, up.new_su, up.new_digest, up.new_file_id,
+         up.new_row_no, up.new_fields, prev.old_a, prev.source_updated_at AS old_su,
+         prev.source_digest AS old_digest,
+         CASE WHEN up.inserted THEN 'created' ELSE 'changed' END AS kind
+  FROM up LEFT JOIN prev ON prev.lot_external_id = up.lot_external_id
+  WHERE up.inserted OR up.vals IS DISTINCT FROM prev.vals
+), told AS (
   INSERT INTO ingest.lot_changes (event_id, lot_external_id, kind, payload)
   SELECT e.id, e.lot_external_id, e.kind,
-         jsonb_build_object('schema', '{h.EVENT_SCHEMA}', 'id', e.id, 'kind', e.kind,
-           'lot', e.lot_external_id, 'vin', (e.new).vin,
-           'source_updated_at', {h.utc("(e.new).source_updated_at")},
-           'version', {h.hex_of("(e.new).source_digest")},
-           'file_id', (e.new).source_file_id, 'row_no', (e.new).source_row_no,
-           'recorded_at', {h.utc("now()")})
-         || CASE WHEN e.kind = 'created' THEN jsonb_build_object('fields', e.new_data)
-            ELSE jsonb_build_object(
-              'previous', jsonb_build_object(
-                'source_updated_at', {h.utc("(e.old).source_updated_at")},
-                'version', {h.hex_of("(e.old).source_digest")}),
-              'changes', {h.changes("e.old_data", "e.new_data")}) END
-  FROM (
-    SELECT x.*, {
+         CASE WHEN e.kind = 'created' THEN json_build_object({_COMMON},
+           'fields', e.new_fields)
+         ELSE json_build_object({_COMMON},
+           'previous', json_build_object(
+             'source_updated_at', {h.utc("e.old_su")}, 'version', {h.hex_of("e.old_digest")}),
+           'changes', {h.changes("e.old_a", "e.new_a")}) END
+  FROM (SELECT ev.*, {
     h.event_id(
-        "x.kind",
-        "x.lot_external_id",
-        h.utc("(x.old).source_updated_at"),
-        h.hex_of("(x.old).source_digest"),
-        h.hex_of("(x.new).source_digest"),
+        "ev.kind",
+        "ev.lot_external_id",
+        h.utc("ev.old_su"),
+        h.hex_of("ev.old_digest"),
+        h.hex_of("ev.new_digest"),
     )
 } AS id
-    FROM (SELECT up.lot_external_id, up.new, prev.old,
-                 CASE WHEN up.inserted THEN 'created' ELSE 'changed' END AS kind,
-                 {_NEW} AS new_data,
-                 CASE WHEN NOT up.inserted THEN {_OLD} END AS old_data
-          FROM up LEFT JOIN prev ON prev.lot_external_id = up.lot_external_id
-          WHERE up.inserted OR up.vals IS DISTINCT FROM prev.vals) x
-  ) e
+        FROM ev) e
   ORDER BY e.lot_external_id
   RETURNING kind
 )"""
@@ -110,8 +116,8 @@ _TOLD_COUNTS = (
     "  (SELECT count(*) FROM told WHERE kind = 'changed')::int AS changed_events"
 )
 LOTS_TOLD = load(
-    "lots.sql.tmpl", **_LOTS_COLUMNS, p_old=", p.old", l_old=", l AS old", up_new=", l AS new",
-    told=_LOTS_TOLD, told_counts=_TOLD_COUNTS,
+    "lots.sql.tmpl", **_LOTS_COLUMNS, p_old=", p.old_a", l_old=f", {_L_VALUES} AS old_a",
+    up_new=_UP_NEW, told=_LOTS_TOLD, told_counts=_TOLD_COUNTS,
 )  # fmt: skip
 # The batch's versions into public.lot_versions (history on), after LOTS_TOLD.
 LOT_VERSIONS = load(
@@ -124,22 +130,24 @@ RUNS_AND_OFFSETS = load(
     " <= r.rows_processed + EXCLUDED.rows_processed",
 )
 COMMITTED_OFFSETS = load("committed_offsets.sql")
+# closed: the last version of each lot removed or returned, updated by its ctid (a TID scan,
+# never a hash join over the whole history).
 _FILE_TOLD = f"""
 , closed AS (
   UPDATE public.lot_versions v SET valid_to = x.valid_to
   FROM (SELECT r.lot_external_id, f.as_of AS valid_to FROM removed r, f
         UNION ALL SELECT s.lot_external_id, f.as_of FROM still_removed s, f
         UNION ALL SELECT r.lot_external_id, NULL::timestamptz FROM returned r) x
-  CROSS JOIN LATERAL (SELECT w.valid_from, w.version FROM public.lot_versions w
+  CROSS JOIN LATERAL (SELECT w.ctid AS at FROM public.lot_versions w
                       WHERE w.lot_external_id = x.lot_external_id
                       ORDER BY w.valid_from DESC, w.version DESC LIMIT 1) last
-  WHERE v.lot_external_id = x.lot_external_id AND v.valid_from = last.valid_from
-    AND v.version = last.version AND (x.valid_to IS NULL OR x.valid_to > v.valid_from)
+  WHERE v.ctid = last.at AND v.lot_external_id = x.lot_external_id
+    AND (x.valid_to IS NULL OR x.valid_to > v.valid_from)
   RETURNING 1
 ), told AS (
   INSERT INTO ingest.lot_changes (event_id, lot_external_id, kind, payload)
   SELECT e.id, e.lot_external_id, e.kind,
-         jsonb_build_object('schema', '{h.EVENT_SCHEMA}', 'id', e.id, 'kind', e.kind,
+         json_build_object('schema', '{h.EVENT_SCHEMA}', 'id', e.id, 'kind', e.kind,
            'lot', e.lot_external_id, 'vin', e.vin, 'as_of', {h.utc("e.as_of")},
            'file_id', $1::uuid, 'recorded_at', {h.utc("now()")})
   FROM (SELECT x.*, {h.event_id("x.kind", "x.lot_external_id", h.utc("x.as_of"))} AS id

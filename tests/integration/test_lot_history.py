@@ -12,14 +12,16 @@ import asyncio
 import random
 from typing import Any
 
+import asyncpg
 import orjson
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from consumer.intake.records import Inbound
+from consumer.store.history_sql import HISTORY_FIELDS
 from tests.coredump import history, ingest
-from tests.databases import Server
+from tests.databases import FreshDb, Server
 from tests.integration.test_merge_rule import messages_of, version
 
 pytestmark = pytest.mark.integration
@@ -47,8 +49,8 @@ def assert_well_formed(rows: list[tuple[Any, ...]]) -> None:
             if i == 0:
                 assert changed is None, lot
                 continue
-            before, now = orjson.loads(versions[i - 1][6]), orjson.loads(data)
-            differ = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+            before, now = versions[i - 1][6], data
+            differ = [f for f, o, n in zip(HISTORY_FIELDS, before, now, strict=True) if o != n]
             assert list(changed) == differ, (lot, valid_from)
 
 
@@ -79,3 +81,20 @@ def test_any_batch_cut_or_arrival_order_gives_the_in_order_history(
     assert_well_formed(histories[0])
     for (name, _, _), other in zip(runs[1:], histories[1:], strict=True):
         assert other == histories[0], name
+
+
+async def test_the_sql_field_list_is_the_code_s(fresh_db: FreshDb) -> None:
+    """lot_versions.data is named by public.lot_history_fields(): the same list as the code's
+    (fields are only ever appended), and public.v_lot_versions shows a version by name."""
+    await ingest(fresh_db.etl_dsn, messages_of([("301", "2021-01-01T00:00:00Z",
+                 "4JGBF7BE5AA585531", "FORD", "20200702", "275.0")]))  # fmt: skip
+    conn = await asyncpg.connect(fresh_db.admin_dsn)
+    try:
+        assert tuple(await conn.fetchval("SELECT public.lot_history_fields()")) == HISTORY_FIELDS
+        data = orjson.loads(await conn.fetchval("SELECT data::text FROM public.v_lot_versions"))
+    finally:
+        await conn.close()
+    assert data["vin"] == "4JGBF7BE5AA585531"
+    assert (data["make"], data["high_bid"], data["sale_date"]) == ("FORD", "275.00", "2020-07-02")
+    assert None not in data.values()  # NULLs left out
+    assert len(data) < len(HISTORY_FIELDS)

@@ -39,6 +39,7 @@ VIEWS = {
     "raw.v_rows",
     "raw.v_contents",
     "raw.rows",
+    "public.v_lot_versions",
 }
 
 

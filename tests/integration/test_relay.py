@@ -95,7 +95,7 @@ async def test_one_relay_at_a_time_and_never_past_an_open_transaction(
         await opened.execute(_EVENT, early, "401")
         committed = await asyncpg.connect(fresh_db.etl_dsn)
         try:
-            await committed.execute(_EVENT, late, "402")
+            await committed.execute(_EVENT, late, "401")  # one lot: one partition, in order
         finally:
             await committed.close()
         assert await one.round() == 0  # the later event waits behind the open transaction

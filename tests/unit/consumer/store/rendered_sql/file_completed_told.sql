@@ -40,16 +40,16 @@ WITH f AS (
   FROM (SELECT r.lot_external_id, f.as_of AS valid_to FROM removed r, f
         UNION ALL SELECT s.lot_external_id, f.as_of FROM still_removed s, f
         UNION ALL SELECT r.lot_external_id, NULL::timestamptz FROM returned r) x
-  CROSS JOIN LATERAL (SELECT w.valid_from, w.version FROM public.lot_versions w
+  CROSS JOIN LATERAL (SELECT w.ctid AS at FROM public.lot_versions w
                       WHERE w.lot_external_id = x.lot_external_id
                       ORDER BY w.valid_from DESC, w.version DESC LIMIT 1) last
-  WHERE v.lot_external_id = x.lot_external_id AND v.valid_from = last.valid_from
-    AND v.version = last.version AND (x.valid_to IS NULL OR x.valid_to > v.valid_from)
+  WHERE v.ctid = last.at AND v.lot_external_id = x.lot_external_id
+    AND (x.valid_to IS NULL OR x.valid_to > v.valid_from)
   RETURNING 1
 ), told AS (
   INSERT INTO ingest.lot_changes (event_id, lot_external_id, kind, payload)
   SELECT e.id, e.lot_external_id, e.kind,
-         jsonb_build_object('schema', 'vinops.lot-change/1', 'id', e.id, 'kind', e.kind,
+         json_build_object('schema', 'vinops.lot-change/1', 'id', e.id, 'kind', e.kind,
            'lot', e.lot_external_id, 'vin', e.vin, 'as_of', to_char((e.as_of) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
            'file_id', $1::uuid, 'recorded_at', to_char((now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
   FROM (SELECT x.*, encode(substring(sha256(convert_to(COALESCE((x.kind)::text, '') || '|' || COALESCE((x.lot_external_id)::text, '') || '|' || COALESCE((to_char((x.as_of) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text, ''), 'UTF8')) FROM 1 FOR 16), 'hex')::uuid AS id

@@ -1,0 +1,234 @@
+"""Scenario: the lot history and change stream beside the repeated snapshot.
+
+Events: snapshot 1 (the bench file) and snapshot 2 (5% of the lots changed, 3% sold, every
+row renumbered: ``bench.snapshots.write_realistic``), both published as full snapshots and
+drained into a fresh database. The change topic must then hold one ``created`` per lot of
+snapshot 1, and for snapshot 2 exactly one ``changed`` per changed lot and one ``removed`` per
+sold lot, nothing for the rest (counted per kind and per lot; a wrong count fails the run).
+
+A/B: the same two drains with ``VINOPS_HISTORY=off`` in another fresh database; the cost of
+history + outbox + relay is the snapshot-2 drain with them over the drain without them
+(target <= 10%). The drain with them ends at its last commit or the relay's last position
+write, whichever is later (the relay's work counts).
+
+Query: ``consumer history`` of one VIN among 10 million versions generated in SQL (fewer at
+smaller sizes): the same query the CLI runs, timed warm, median and p95 (target < 50 ms).
+"""
+
+from __future__ import annotations
+
+import collections
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from bench.procs import spawn, tail
+from bench.scenarios.common import (
+    Ctx,
+    Result,
+    consumer_cmd,
+    first_assignment_time,
+    fresh,
+    last_commit_time,
+    now,
+    publish_cmd,
+    rate,
+)
+from bench.snapshots import RealSnapshot, distinct_lots, write_realistic
+from bench.stack import Database, Stack, Topics
+from consumer.admin.history import history_of
+
+SOLD_SHARE = 0.03
+FULL_VERSIONS = 10_000_000
+_QUERIES = 30
+
+
+def _snapshot2(base: Path) -> RealSnapshot:
+    """Snapshot 2 of this scenario (cached next to the base): 5% changed, 3% sold."""
+    out = base.with_name(f"{base.stem}-hist{base.suffix}")
+    meta = out.with_name(out.name + ".json")
+    if out.exists() and meta.exists():
+        return RealSnapshot(out, **orjson.loads(meta.read_bytes()))
+    return write_realistic(base, out, "member", sold=SOLD_SHARE, listed=0.0)
+
+
+async def _partitions(stack: Stack, topic: str) -> list[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(p["partition"] for p in described["partitions"])
+
+
+async def _events(
+    stack: Stack, topic: str, after: dict[int, int] | None = None
+) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """The change topic's events past ``after`` (partition -> offset; None: from the
+    beginning) up to its current end, and that end."""
+    tps = [TopicPartition(topic, p) for p in await _partitions(stack, topic)]
+    if not tps:
+        return [], {}
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        for tp in tps:
+            if after and after.get(tp.partition):
+                consumer.seek(tp, after[tp.partition])
+        ends = await consumer.end_offsets(tps)
+        out: list[dict[str, Any]] = []
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                out.extend(orjson.loads(r.value) for r in batch)
+        return out, {tp.partition: ends[tp] for tp in tps}
+    finally:
+        await consumer.stop()
+
+
+async def _relay_end(db: Database) -> float | None:
+    conn = await asyncpg.connect(db.admin_dsn)
+    try:
+        at = await conn.fetchval("SELECT max(updated_at) FROM ingest.relay_positions")
+        return None if at is None else float(at.timestamp())
+    finally:
+        await conn.close()
+
+
+async def _drain(
+    ctx: Ctx, db: Database, topics: Topics, path: Path, *, label: str, history: bool,
+    changes_topic: str,
+) -> Result:  # fmt: skip
+    pub = await spawn(f"{label}-producer", [*publish_cmd(topics, path), "--full-snapshot"],
+                      ctx.stack.env())  # fmt: skip
+    if await pub.wait(1800) != 0:
+        ctx.fail(f"{label}: producer exit {pub.returncode}: {tail(pub.stderr)}")
+        return {"error": "publish failed"}
+    env = ctx.stack.env(VINOPS_PG_DSN=db.etl_dsn, VINOPS_HISTORY="on" if history else "off",
+                        VINOPS_CHANGES_TOPIC=changes_topic)  # fmt: skip
+    proc = await spawn(f"{label}-consumer", consumer_cmd(topics, f"bench-{label[:-2]}"), env)
+    if await proc.wait(1800) != 0:
+        ctx.fail(f"{label}: consumer exit {proc.returncode}: {tail(proc.stderr)}")
+    log = proc.stderr + proc.stdout
+    start, end = first_assignment_time(log), last_commit_time(log)
+    if history and (relayed := await _relay_end(db)) is not None and end is not None:
+        end = max(end, relayed)
+    seconds = (end or now()) - (start or now())
+    return {"seconds": round(seconds, 3), "consumer_peak_rss_mb": round(proc.peak_rss_mb, 1)}
+
+
+def _per_kind(events: list[dict[str, Any]]) -> dict[str, int]:
+    return dict(collections.Counter(e["kind"] for e in events))
+
+
+async def _arm(ctx: Ctx, snap2: RealSnapshot, *, history: bool) -> Result:
+    label = "hist-on" if history else "hist-off"
+    async with fresh(ctx, label) as (db, topics):
+        changes_topic = f"{topics.rows}.changes"
+        try:
+            s1 = await _drain(ctx, db, topics, ctx.file, label=f"{label}-1", history=history,
+                              changes_topic=changes_topic)  # fmt: skip
+            first, ends = await _events(ctx.stack, changes_topic) if history else ([], {})
+            s2 = await _drain(ctx, db, topics, snap2.path, label=f"{label}-2", history=history,
+                              changes_topic=changes_topic)  # fmt: skip
+            events = (await _events(ctx.stack, changes_topic, ends))[0] if history else []
+        finally:
+            await _delete_topic(ctx.stack, changes_topic)
+    return {"s1": s1, "s2": s2, "s1_events": _per_kind(first), "s2_events": _per_kind(events),
+            "s2_event_lots": len({e["lot"] for e in events}),
+            "s2_events_total": len(events)}  # fmt: skip
+
+
+async def _delete_topic(stack: Stack, topic: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    await admin.start()
+    try:
+        if topic in await admin.list_topics():
+            await admin.delete_topics([topic])
+    finally:
+        await admin.close()
+
+
+# One VIN per two lots, ten versions per lot, each version changing the bid and the status:
+# the history's shape at scale, written in SQL (no ingest needed to measure the read).
+_GENERATE = """
+INSERT INTO public.lot_versions (lot_external_id, valid_from, version, valid_to, vin, changed,
+                                 data)
+SELECT 'L' || (i / 10), timestamptz '2020-01-01' + make_interval(hours => (i % 10)::int),
+       decode(lpad(to_hex(i), 32, '0'), 'hex'),
+       CASE WHEN i % 10 < 9
+            THEN timestamptz '2020-01-01' + make_interval(hours => (i % 10 + 1)::int) END,
+       'VIN' || lpad((i / 20)::text, 14, '0'),
+       CASE WHEN i % 10 > 0 THEN ARRAY['high_bid', 'status'] END,
+       jsonb_build_object('high_bid', (i % 10) * 25, 'status', 'S' || (i % 7),
+                          'vin', 'VIN' || lpad((i / 20)::text, 14, '0'), 'make', 'FORD')
+FROM generate_series($1::bigint, $2::bigint) AS i
+"""
+
+
+async def _history_query(ctx: Ctx, versions: int) -> Result:
+    async with fresh(ctx, "hist-query") as (db, _):
+        conn = await asyncpg.connect(db.admin_dsn)
+        try:
+            started = time.monotonic()
+            step = 1_000_000
+            for lo in range(0, versions, step):
+                await conn.execute(_GENERATE, lo, min(lo + step, versions) - 1)
+            await conn.execute("VACUUM ANALYZE public.lot_versions")
+            generated_s = time.monotonic() - started
+            vin = f"VIN{(versions // 40):014d}"  # a VIN in the middle of the table
+            await history_of(conn, vin)  # warm
+            times = []
+            for _ in range(_QUERIES):
+                t0 = time.perf_counter()
+                lots = await history_of(conn, vin)
+                times.append((time.perf_counter() - t0) * 1000)
+        finally:
+            await conn.close()
+    found = sum(len(lot.versions) for lot in lots)
+    if found != 20:
+        ctx.fail(f"history query: {found} versions of {vin}, expected 20 (2 lots x 10)")
+    return {"versions": versions, "generated_s": round(generated_s, 1), "vin_versions": found,
+            "median_ms": round(statistics.median(times), 2),
+            "p95_ms": round(sorted(times)[int(len(times) * 0.95) - 1], 2)}  # fmt: skip
+
+
+def _check_events(ctx: Ctx, on: Result, snap2: RealSnapshot, lots_s1: int) -> None:
+    # A lot listed twice with two versions: created, and changed when they meet in two batches.
+    if on["s1_events"].get("created") != lots_s1 or set(on["s1_events"]) - {"created", "changed"}:
+        ctx.fail(f"history: snapshot 1 events {on['s1_events']}, expected {lots_s1} created")
+    want = {"changed": snap2.changed_lots, "removed": snap2.sold_lots}
+    if on["s2_events"] != want:
+        ctx.fail(f"history: snapshot 2 events {on['s2_events']}, expected {want}")
+    if on["s2_event_lots"] != on["s2_events_total"]:
+        ctx.fail(f"history: {on['s2_events_total']} events for {on['s2_event_lots']} lots")
+
+
+async def run(ctx: Ctx) -> Result:
+    snap2 = _snapshot2(ctx.file)
+    lots_s1 = len(distinct_lots(ctx.file))
+    on = await _arm(ctx, snap2, history=True)
+    off = await _arm(ctx, snap2, history=False)
+    _check_events(ctx, on, snap2, lots_s1)
+    rows = ctx.expected.rows
+    on_s, off_s = on["s2"].get("seconds"), off["s2"].get("seconds")
+    cost = round(on_s / off_s - 1, 3) if on_s and off_s else None
+    versions = FULL_VERSIONS if ctx.sizes.rows >= 200_000 else ctx.sizes.rows * 10
+    query = await _history_query(ctx, versions)
+    print(f"    snapshot 2 drain: history on {on_s}s, off {off_s}s (cost {cost}); events "
+          f"{on['s2_events']}; history of one VIN at {versions:,} versions: "
+          f"{query['median_ms']} ms median", flush=True)  # fmt: skip
+    return {
+        "changed_lots": snap2.changed_lots, "sold_lots": snap2.sold_lots,
+        "on": on, "off": off, "s2_rows_per_s_on": round(rate(rows, on_s or 0), 1),
+        "s2_rows_per_s_off": round(rate(rows, off_s or 0), 1),
+        "history_cost": cost, "query": query,
+    }  # fmt: skip
