@@ -63,6 +63,9 @@ def ratios(results: dict[str, Any]) -> dict[str, float | None]:
         "producer_over_consumer": ratio(_get(results, "producer", "rows_per_s"), e2e),
         "producer_over_kcat": _get(results, "producer", "ratio_producer_to_kcat"),
         "e2e_over_naive": ratio(e2e, _get(results, "naive", "rows_per_s")),
+        # Snapshot-2 drain with history, outbox and relay over the drain without, minus 1
+        # (bench.scenarios.history).
+        "history_cost": _get(results, "history", "history_cost"),
     }
 
 
@@ -74,6 +77,8 @@ def headline(results: dict[str, Any]) -> dict[str, Any]:
             "p50_s": _get(results, "latency", "p50_s"),
             "p99_s": _get(results, "latency", "p99_s"),
             "rate": _get(results, "latency", "rate_target"),
+            # `consumer history` of one VIN among 10 million versions (median, ms).
+            "history_query_ms": _get(results, "history", "query", "median_ms"),
         },
         "rss_mb": {
             "producer_1m": _get(results, "memory", "peak_rss_mb"),
@@ -113,6 +118,8 @@ TARGETS: tuple[tuple[str, tuple[str, str], str, float], ...] = (
     ("producer peak RSS, 1M rows (MB)", ("rss_mb", "producer_1m"), "<", 150.0),
     ("consumer peak RSS (MB)", ("rss_mb", "consumer"), "<", 300.0),
     ("producer / consumer (rows/s)", ("ratios", "producer_over_consumer"), ">=", 10.0),
+    ("history + outbox + relay cost (s2)", ("ratios", "history_cost"), "<=", 0.10),
+    ("history of one VIN (ms)", ("latency", "history_query_ms"), "<", 50.0),
 )
 _MET = {">=": float.__ge__, "<=": float.__le__, "<": float.__lt__}
 
@@ -208,6 +215,18 @@ def table(results: dict[str, Any]) -> str:
         rebuilt = (real.get(dialect) or {}).get("rebuild")
         if rebuilt:
             add(f"8r {dialect} rebuild --all", rebuilt, "re-derive both downloads: no change")
+    hist = s.get("history") or {}
+    for arm in ("on", "off"):
+        r = ((hist.get(arm) or {}).get("s2")) or None
+        if r:
+            note = (f"events {hist[arm].get('s2_events')}, cost {_fmt(hist.get('history_cost'))}"
+                    if arm == "on" else "VINOPS_HISTORY=off")  # fmt: skip
+            add(f"8h snapshot 2, history {arm}", r, note)
+    query = hist.get("query") or {}
+    if query:
+        lines.append(f"{'8h history of one VIN':<34} {_fmt(query.get('versions')):>10} "
+                     f"versions: median {_fmt(query.get('median_ms'))} ms, "
+                     f"p95 {_fmt(query.get('p95_ms'))} ms")  # fmt: skip
     peer = s.get("peer") or {}
     if peer.get("skipped"):
         lines.append(f"{'9 peer: Connect + Debezium JDBC':<34} skipped: {peer['skipped']}")

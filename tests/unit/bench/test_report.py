@@ -79,6 +79,7 @@ FULL = {
         "member": {"s2_over_s1": 5.5, "growth_s2_over_s1": 0.12},
         "camel": {"s2_over_s1": 5.2, "growth_s2_over_s1": 0.14},
     },
+    "history": {"history_cost": 0.06, "query": {"median_ms": 3.5}},
 }  # fmt: skip
 
 
@@ -95,6 +96,8 @@ def test_headline_has_the_promised_keys_as_numbers() -> None:
         ("ratios", "camel_snapshot2_over_snapshot1"): 5.2,
         ("ratios", "camel_snapshot2_growth_over_snapshot1"): 0.14,
         ("latency", "p99_s"): 0.45,
+        ("ratios", "history_cost"): 0.06,
+        ("latency", "history_query_ms"): 3.5,
         ("rss_mb", "producer_1m"): 107.0,
         ("rss_mb", "consumer"): 180.0,
         ("rss_mb", "peer"): 900.0,
