@@ -73,11 +73,8 @@ class Relay:
         self._topic = settings.history.changes_topic
         self._security = settings.kafka_security
         self._metrics = metrics
-        self._producer: Any = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True,
-            compression_type="lz4", linger_ms=5, request_timeout_ms=15000,
-            client_id=f"{settings.consumer_name}-relay", **self._security.client_options(),
-        )  # fmt: skip
+        self._client_id = f"{settings.consumer_name}-relay"
+        self._producer: Any = None
         self._started = False
         self._lag_at = 0.0
         # Set at a clean stop: the loop ends between rounds (a round cancelled after its send
@@ -86,9 +83,16 @@ class Relay:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Create the topic and the position row if need be, start a producer (a new one on
+        each attempt: a producer that failed to start cannot start again)."""
         await ensure_topic(self._bootstrap, self._topic, self._security)
         async with self._pool.acquire() as conn:
             await conn.execute(_CREATE_POSITION, self._topic)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True,
+            compression_type="lz4", linger_ms=5, request_timeout_ms=15000,
+            client_id=self._client_id, **self._security.client_options(),
+        )  # fmt: skip
         try:
             await self._producer.start()
         except BaseException:

@@ -116,10 +116,6 @@ class Service:
             pool, group_id=s.group_id, consumer_name=s.consumer_name, history=s.history.enabled
         )
         security = s.kafka_security
-        if s.history.enabled:
-            relay = Relay(pool, s, self.metrics)
-            await ready("Kafka (change relay)", relay.start)
-            self._relay = relay
         await ready("Kafka (login)", lambda: check_login(s.kafka_bootstrap, security))
         await ready(
             "Kafka (dead-letter topic)",
@@ -136,6 +132,10 @@ class Service:
                       fetch_max_bytes=fetch_max, max_row_bytes=s.max_row_bytes),
         )  # fmt: skip
         self._dlq = dlq = await ready("Kafka (dead-letter producer)", lambda: start_dlq(s, limits))
+        if s.history.enabled:
+            relay = Relay(pool, s, self.metrics)
+            await ready("Kafka (change relay)", relay.start)
+            self._relay = relay
         state.writer = BatchWriter(
             state.sink, dlq, self.metrics, row_topic=s.topic, files_topic=s.files_topic,
             max_row_bytes=s.max_row_bytes,
