@@ -13,7 +13,7 @@ import io
 import json
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -109,13 +109,13 @@ async def test_every_kind_validates_and_comes_where_it_must(
     assert await fetch(harness.admin_dsn, "SELECT 1 FROM ingest.lot_changes") == []
 
 
-def readme_reader() -> Callable[[str, str], Awaitable[None]]:
+def readme_reader() -> Callable[[str, str], Coroutine[Any, Any, None]]:
     """The ten-line reader of README.md's "History and changes", as it is written there."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     code = text.split("### History and changes", 1)[1].split("```python\n", 1)[1].split("```")[0]
     namespace: dict[str, Any] = {}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README's code
-    reader: Callable[[str, str], Awaitable[None]] = namespace["read"]
+    reader: Callable[[str, str], Coroutine[Any, Any, None]] = namespace["read"]
     return reader
 
 
