@@ -29,11 +29,13 @@ _VOLATILE_BY_TABLE = {
     "raw.csv_files": {"started_at", "completed_at"},
     # Where a body sits depends on which batch stored it; the body itself is compared.
     "raw.v_contents": {"chunk_id", "pos", "stored_at"},
+    # Which of the rows carrying a version came first depends on arrival; the rest must not.
+    "public.lot_versions": {"file_id", "row_no", "content_digest", "recorded_at"},
 }
 TABLES = (
     "public.vehicles", "public.lots", "public.sale_events", "public.images", "raw.csv_files",
     "raw.file_rows", "raw.v_contents", "staging.copart_raw", "audit.vin_conflicts",
-    "audit.parse_errors", "audit.etl_runs",
+    "audit.parse_errors", "audit.etl_runs", "public.lot_versions",
 )  # fmt: skip
 
 

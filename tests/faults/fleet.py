@@ -28,6 +28,9 @@ class Member:
     log: Path
     fate: str = "running"  # running | killed | stopped
     commits: list[float] = field(default_factory=list)  # wall-clock times of commits
+    # Wall-clock times its change relay logged a round sent and not yet stored (the window
+    # the fleet's VINOPS_RELAY_PAUSE_AFTER_SEND_S holds open).
+    relay_sends: list[float] = field(default_factory=list)
     _read: int = 0  # bytes of the log already parsed
 
     def poll_log(self) -> None:
@@ -41,6 +44,8 @@ class Member:
                 record = orjson.loads(line)
                 if record.get("msg") == "batch committed":
                     self.commits.append(datetime.fromisoformat(record["ts"]).timestamp())
+                elif record.get("msg") == "relay: events sent, storing the position":
+                    self.relay_sends.append(datetime.fromisoformat(record["ts"]).timestamp())
 
     def tail(self, lines: int = 15) -> str:
         text = self.log.read_text(encoding="utf-8", errors="replace")
@@ -54,6 +59,7 @@ class Fleet:
     harness: Harness
     log_dir: Path
     extra: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)  # on top of the harness's
     members: list[Member] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
 
@@ -62,8 +68,8 @@ class Fleet:
         log = self.log_dir / f"{name}.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                self.harness.consumer_cmd(extra=self.extra), cwd=ROOT, env=self.harness.env(),
-                stdout=subprocess.DEVNULL, stderr=out,
+                self.harness.consumer_cmd(extra=self.extra), cwd=ROOT,
+                env={**self.harness.env(), **self.env}, stdout=subprocess.DEVNULL, stderr=out,
             )  # fmt: skip
         member = Member(name, proc, log)
         self.members.append(member)

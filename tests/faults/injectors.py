@@ -20,8 +20,11 @@ from tests.faults.fleet import Fleet, Member
 
 KINDS = (
     "sigkill", "sigterm-mid-batch", "pg-restart-fast", "pg-restart-immediate",
-    "kafka-kill-9", "rebalance", "connection-reset",
+    "kafka-kill-9", "rebalance", "connection-reset", "relay-kill",
 )  # fmt: skip
+# The fleet's relays wait this long between Kafka's acknowledgement and the position write:
+# the window relay-kill aims at (VINOPS_RELAY_PAUSE_AFTER_SEND_S).
+RELAY_PAUSE_S = 0.5
 
 
 def stack(*command: str) -> None:
@@ -58,6 +61,21 @@ class Injector:
         # its group instance id, and takes its partitions back.
         new = self.fleet.start()
         return f"{victim.name} killed, {new.name} started"
+
+    async def _relay_kill(self) -> str:
+        """SIGKILL a consumer whose relay has sent a round and not stored its position yet:
+        the next relay sends that round again (the change stream's check counts on it)."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            self.fleet.commits()  # reads the logs
+            now = time.time()
+            for victim in self.fleet.running:
+                if victim.relay_sends and now - victim.relay_sends[-1] < RELAY_PAUSE_S / 2:
+                    await self.fleet.kill(victim)
+                    new = self.fleet.start()
+                    return f"{victim.name} killed between send and position, {new.name} started"
+            await asyncio.sleep(0.02)
+        return (await self._sigkill()) + " (no relay round in 60 s: an ordinary kill)"
 
     async def _working(self) -> Member:
         """A running member that has committed: SIGTERM before Python installed its handlers

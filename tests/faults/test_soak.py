@@ -18,8 +18,8 @@ from tests.conftest import UniqueName
 from tests.databases import FreshDb, MigratedTemplate, fresh_database
 from tests.e2e.harness import Harness
 from tests.faults.fleet import Fleet
-from tests.faults.injectors import Injector
-from tests.faults.invariants import check
+from tests.faults.injectors import RELAY_PAUSE_S, Injector
+from tests.faults.invariants import check, check_changes
 from tests.faults.soak import Size, Soak, secs
 from tests.kafka import create_topics
 
@@ -53,7 +53,10 @@ async def test_fault_soak_ends_as_a_clean_run(  # noqa: PLR0917 - pytest injects
     log_dir = Path(os.environ.get("VINOPS_TEST_LOG_DIR") or tmp_path) / f"soak-{h.group[-8:]}"
     log_dir.mkdir(parents=True, exist_ok=True)
     # Small batches: more commits to time recovery by and more batch boundaries to hit.
-    fleet = Fleet(h, log_dir, extra=("--batch-size", "1000"))
+    fleet = Fleet(
+        h, log_dir, extra=("--batch-size", "1000"),
+        env={"VINOPS_RELAY_PAUSE_AFTER_SEND_S": str(RELAY_PAUSE_S)},
+    )  # fmt: skip
     rng = random.Random(SIZE.seed)
     soak = Soak(
         h, fleet, Injector(fleet, rng, pg_superuser_dsn, fresh_db.name), SIZE, tmp_path, rng
@@ -77,11 +80,14 @@ async def test_fault_soak_ends_as_a_clean_run(  # noqa: PLR0917 - pytest injects
         c = Harness(
             bootstrap=kafka_bootstrap, etl_dsn=clean.etl_dsn, admin_dsn=clean.admin_dsn,
             topic=h.topic, files_topic=h.files_topic, dlq_topic=unique_name("dlq-clean"),
-            group=unique_name("clean"),
+            group=unique_name("clean"), changes_topic=unique_name("changes-clean"),
         )  # fmt: skip
         c.consume(timeout=900)
         problems = await check(
             fresh_db.admin_dsn, clean.admin_dsn, group=h.group, bootstrap=kafka_bootstrap,
             topics=(h.topic, h.files_topic),
         )  # fmt: skip
+        problems += await check_changes(
+            fresh_db.admin_dsn, bootstrap=kafka_bootstrap, topic=h.changes_topic
+        )
     assert not problems, "\n".join(problems)
