@@ -80,6 +80,9 @@ class Relay:
         # Set at a clean stop: the loop ends between rounds (a round cancelled after its send
         # would be sent again by the flush).
         self._stopping = asyncio.Event()
+        # Set by a commit that wrote events (``wake``) or by the stop: the loop's wait ends,
+        # so events go out right after their batch instead of at the next look.
+        self._woken = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -154,10 +157,15 @@ class Relay:
         """Relay in the background until ``close``."""
         self._task = asyncio.create_task(self.run(), name="change relay")
 
+    def wake(self) -> None:
+        """A batch with change events committed: relay now."""
+        self._woken.set()
+
     async def close(self, flush_s: float) -> None:
         """A clean stop: the loop ends after its round, what is waiting is relayed (for
         ``flush_s`` at most), the producer closes."""
         self._stopping.set()
+        self._woken.set()
         if self._task is not None:
             _, running = await asyncio.wait({self._task}, timeout=flush_s)
             if running:
@@ -166,9 +174,12 @@ class Relay:
         await self.flush(flush_s)
         await self.stop()
 
-    async def _pause(self, seconds: float) -> None:
+    async def _pause(self, seconds: float, *, wakeable: bool = True) -> None:
+        """Wait ``seconds``, less when stopped (or, ``wakeable``, when a commit wakes it)."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+            event = self._woken if wakeable else self._stopping
+            await asyncio.wait_for(event.wait(), seconds)
+        self._woken.clear()
 
     async def run(self) -> None:
         """Relay until ``close`` (or cancelled); failures (PostgreSQL or Kafka away) retried
@@ -182,7 +193,7 @@ class Relay:
                 await self.measure()
             except Exception as exc:  # noqa: BLE001 - PostgreSQL or Kafka away: retried, never fatal
                 streak.failed(error=type(exc).__name__, detail=str(exc)[:200])
-                await self._pause(backoff.next_delay())
+                await self._pause(backoff.next_delay(), wakeable=False)
                 continue
             streak.ended()
             backoff.reset()

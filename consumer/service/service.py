@@ -138,7 +138,7 @@ class Service:
             self._relay = relay
         state.writer = BatchWriter(
             state.sink, dlq, self.metrics, row_topic=s.topic, files_topic=s.files_topic,
-            max_row_bytes=s.max_row_bytes,
+            max_row_bytes=s.max_row_bytes, on_changes=self._relay.wake if self._relay else None,
         )  # fmt: skip
         state.consumer = consumer = GroupConsumer(
             bootstrap_servers=s.kafka_bootstrap,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from consumer.config import errors
 from consumer.intake.offsets import BatchOffsets
@@ -37,8 +37,11 @@ class BatchWriter:
     def __init__(
         self, sink: Sink, dlq: DeadLetterSender, metrics: Metrics, *, row_topic: str,
         files_topic: str, max_row_bytes: int = DEFAULT_MAX_ROW_BYTES,
+        on_changes: Callable[[], None] | None = None,
     ) -> None:  # fmt: skip
         self._sink = sink
+        # Told after a commit that wrote change events (the relay sends them at once).
+        self._on_changes = on_changes
         self._dlq = dlq
         self._metrics = metrics
         self._row_topic = row_topic
@@ -119,6 +122,8 @@ class BatchWriter:
         now = time.time()
         m = self._metrics
         m.record_outcome(outcome)
+        if outcome.changes and self._on_changes is not None:
+            self._on_changes()
         m.rows_unchanged.inc(batch.unchanged)
         if batch.digest_mismatches:
             m.digest_mismatches.inc(batch.digest_mismatches)
