@@ -638,7 +638,7 @@ def storage_panels() -> list[Json]:
                     f"max(vinops_database_growth_alert_bytes_per_day{{{SEL}}})",
                     "alert above",
                 ),
-            ],  # fmt: skip
+            ],
             unit="bytes",
             pos=grid(12, 112, 12),
         ),
