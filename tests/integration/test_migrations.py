@@ -30,7 +30,7 @@ TABLES = {
     "staging.copart_raw",
     "audit.vin_conflicts", "audit.parse_errors", "audit.etl_runs",
     "ingest.schema_migrations", "ingest.consumer_offsets", "ingest.dlq_replays",
-    "ingest.rebuilds",
+    "ingest.rebuilds", "ingest.storage_daily",
 }  # fmt: skip
 VIEWS = {
     "audit.v_ingest_count",

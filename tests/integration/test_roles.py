@@ -54,7 +54,7 @@ async def as_etl(fresh_db: FreshDb) -> AsyncIterator[asyncpg.Connection]:
 
 async def test_app_ro_cannot_write_anywhere(as_app_ro: asyncpg.Connection) -> None:
     tables = await our_tables(as_app_ro)
-    assert len(tables) == 18
+    assert len(tables) == 19
     for schema, table, column in tables:
         name = f'"{schema}"."{table}"'
         for sql in (
