@@ -57,17 +57,37 @@ CREATE TABLE staging.copart_raw (
 ALTER SEQUENCE staging.copart_raw_id_seq OWNED BY staging.copart_raw.id;
 
 -- 3. One day's partition, made when missing (pg_partman's name and bounds for a daily set).
+--    Rows of that day already in the default partition (staged while no day was made) move
+--    into it: PostgreSQL refuses a new partition whose rows the default partition holds.
 CREATE FUNCTION staging.copart_raw_day(p_day date) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
     v_name text := 'copart_raw_p' || to_char(p_day, 'YYYY_MM_DD');
+    v_from timestamptz := p_day::timestamptz;
+    v_to timestamptz := (p_day + 1)::timestamptz;
+    v_strays boolean := false;
 BEGIN
     IF to_regclass(format('staging.%I', v_name)) IS NOT NULL THEN
         RETURN NULL;
     END IF;
+    IF to_regclass('staging.copart_raw_default') IS NOT NULL THEN
+        SELECT EXISTS (SELECT 1 FROM staging.copart_raw_default
+                       WHERE ingested_at >= v_from AND ingested_at < v_to) INTO v_strays;
+    END IF;
+    IF NOT v_strays THEN
+        EXECUTE format(
+            'CREATE TABLE staging.%I PARTITION OF staging.copart_raw FOR VALUES FROM (%L) TO (%L)',
+            v_name, v_from, v_to);
+        RETURN v_name;
+    END IF;
+    EXECUTE format('CREATE TABLE staging.%I (LIKE staging.copart_raw INCLUDING DEFAULTS)', v_name);
     EXECUTE format(
-        'CREATE TABLE staging.%I PARTITION OF staging.copart_raw FOR VALUES FROM (%L) TO (%L)',
-        v_name, p_day::timestamptz, (p_day + 1)::timestamptz);
+        'WITH moved AS (DELETE FROM staging.copart_raw_default WHERE ingested_at >= %L '
+        'AND ingested_at < %L RETURNING *) INSERT INTO staging.%I SELECT * FROM moved',
+        v_from, v_to, v_name);
+    EXECUTE format(
+        'ALTER TABLE staging.copart_raw ATTACH PARTITION staging.%I FOR VALUES FROM (%L) TO (%L)',
+        v_name, v_from, v_to);
     RETURN v_name;
 END
 $$;
@@ -147,6 +167,18 @@ BEGIN
     IF v_partman IS NOT NULL THEN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.part_config WHERE parent_table = %L)',
                        v_partman, 'staging.copart_raw') INTO v_managed;
+    END IF;
+    -- Rows the default partition caught (no day was made for them) go to their own day
+    -- first, whoever keeps the set: the retention below then treats them like any other.
+    IF to_regclass('staging.copart_raw_default') IS NOT NULL THEN
+        FOR v_name IN
+            SELECT staging.copart_raw_day(d) FROM (
+                SELECT DISTINCT (ingested_at AT TIME ZONE 'UTC')::date AS d
+                FROM staging.copart_raw_default ORDER BY 1) AS days
+        LOOP
+            CONTINUE WHEN v_name IS NULL;
+            action := 'created'; partition_name := v_name; RETURN NEXT;
+        END LOOP;
     END IF;
     IF v_managed THEN
         SELECT array_agg(c.relname::text) INTO v_before FROM pg_inherits i

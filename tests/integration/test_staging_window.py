@@ -206,3 +206,34 @@ async def test_the_consumer_login_owns_nothing_and_cannot_drop_a_day(db: Db) -> 
             await etl.execute("SELECT staging.copart_raw_day(current_date + 9)")
     finally:
         await etl.close()
+
+
+async def test_rows_caught_by_the_default_partition_get_their_day(db: Db) -> None:
+    # Staged while maintenance was down for longer than the days made ahead: no day of
+    # theirs, so the default partition took them (the batch did not fail).
+    strays = {"recent": datetime.now(UTC) - timedelta(days=12), "old": today() - timedelta(days=33)}
+    admin = await asyncpg.connect(db.admin_dsn)
+    try:
+        for n, at in enumerate(strays.values(), start=1):
+            await admin.execute(
+                "INSERT INTO staging.copart_raw (file_id, row_no, window_start_utc,"
+                " lot_external_id, fields_total, fields_unknown, ingested_at)"
+                " VALUES ($1, $2, $3, 'stray', 49, 0, $3)",
+                FILE_ID, n, at,
+            )  # fmt: skip
+        caught = await admin.fetchval("SELECT count(*) FROM staging.copart_raw_default")
+    finally:
+        await admin.close()
+    assert caught == 2
+    etl = await asyncpg.connect(db.etl_dsn)
+    try:
+        done = await maintain(etl, 30, wait=True)
+        where = dict(
+            await etl.fetch("SELECT row_no, tableoid::regclass::text FROM staging.copart_raw")
+        )
+    finally:
+        await etl.close()
+    recent, old = day_name(strays["recent"]), day_name(strays["old"])
+    assert {recent, old} <= set(done.created)
+    assert old in done.dropped  # out of the window: its day goes whole, like any other
+    assert where == {1: f"staging.{recent}"}  # kept, in its own day; the default is empty
