@@ -228,9 +228,8 @@ async def test_rows_caught_by_the_default_partition_get_their_day(db: Db) -> Non
     etl = await asyncpg.connect(db.etl_dsn)
     try:
         done = await maintain(etl, 30, wait=True)
-        where = dict(
-            await etl.fetch("SELECT row_no, tableoid::regclass::text FROM staging.copart_raw")
-        )
+        rows = await etl.fetch("SELECT row_no, tableoid::regclass::text FROM staging.copart_raw")
+        where = {int(r[0]): str(r[1]) for r in rows}
     finally:
         await etl.close()
     recent, old = day_name(strays["recent"]), day_name(strays["old"])
