@@ -18,11 +18,21 @@ import pytest
 import pytest_asyncio
 
 from consumer.admin.cli import main
+from consumer.prepare.prepare import prepare
 from consumer.store.maintenance import PREMAKE_DAYS, maintain
 from consumer.store.migrate import default_migrations_dir, load_registry, migrate
+from consumer.store.sink import Sink
 from consumer.store.storage_report import gather
 from devstack.dsn import dsn_for
 from tests.databases import new_database
+from tests.unit.consumer.feedrows import (
+    FILES_TOPIC,
+    ROW_TOPIC,
+    completed_msg,
+    member_row,
+    row_msg,
+    started_msg,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -236,3 +246,34 @@ async def test_rows_caught_by_the_default_partition_get_their_day(db: Db) -> Non
     assert {recent, old} <= set(done.created)
     assert old in done.dropped  # out of the window: its day goes whole, like any other
     assert where == {1: f"staging.{recent}"}  # kept, in its own day; the default is empty
+
+
+async def test_a_row_mapped_again_on_another_day_is_not_staged_twice(db: Db) -> None:
+    # The unique key holds per day (it carries ingested_at); the sink keeps one staging row
+    # per physical row across days: a row mapped again (a replay, a new mapping version,
+    # --no-skip-known) is staged only when no day holds it.
+    messages = [
+        started_msg(offset=0),
+        row_msg(member_row("1"), row_no=1, offset=0),
+        completed_msg(rows=1, malformed=0, offset=1),
+    ]
+    async with asyncpg.create_pool(db.etl_dsn, min_size=1, max_size=2) as pool:
+        sink = Sink(pool, group_id="g", consumer_name="staging-test")
+        await sink.write(prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC))
+        admin = await asyncpg.connect(db.admin_dsn)
+        try:  # as if it had been staged three days ago
+            await admin.execute("SELECT staging.copart_raw_day(current_date - 3)")
+            await admin.execute(
+                "UPDATE staging.copart_raw SET ingested_at = ingested_at - interval '3 days'"
+            )
+        finally:
+            await admin.close()
+        again = await sink.write(prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC))
+        async with pool.acquire() as conn:
+            staged = await conn.fetch(
+                "SELECT tableoid::regclass::text AS day FROM staging.copart_raw"
+            )
+    assert again.rows["unchanged"] == 1  # mapped again, and applied as the same version
+    assert [r["day"] for r in staged] == [
+        f"staging.{day_name(datetime.now(UTC) - timedelta(days=3))}"
+    ]
