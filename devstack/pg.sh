@@ -125,6 +125,8 @@ pg_up() {
         # A server an older stack started gets this version's settings (TLS): a reload will do.
         pg_config
         as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" reload >/dev/null
+        # ... and this version's bootstrap (idempotent): e.g. pg_partman in template1.
+        pg_bootstrap
         log "postgres: already running at $PG_HOST:$PG_PORT"
         return 0
     fi
