@@ -58,7 +58,7 @@ async def db(
                 "SELECT count(*) FROM pg_extension WHERE extname = 'pg_partman'"
             )
             # The devstack's bootstrap (and CI's) creates it in template1: both paths run.
-            assert present == 1, "no pg_partman in template1: run `make up` (installs and creates it)"
+            assert present == 1, "no pg_partman in template1: `make up` installs and creates it"
             if request.param == "consumer":
                 await su.execute("DROP EXTENSION pg_partman CASCADE")
         finally:
