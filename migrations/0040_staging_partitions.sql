@@ -140,6 +140,10 @@ CREATE FUNCTION staging.maintain_copart_raw(
     p_retention_days integer, p_premake_days integer DEFAULT 4, p_wait boolean DEFAULT false
 ) RETURNS TABLE (action text, partition_name text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC'
+-- Making or dropping a day locks staging.copart_raw itself (ACCESS EXCLUSIVE): the batches of
+-- every consumer queue behind a maintenance that waits for a long transaction. Give up after
+-- a few seconds instead; the next run tries again.
+SET lock_timeout = '5s'
 AS $$
 DECLARE
     v_lock constant bigint := 7335014026;  -- 'staging maintenance' (any constant of ours)
