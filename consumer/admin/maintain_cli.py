@@ -59,7 +59,9 @@ async def run_maintain(
     except ConfigError:
         raise  # exit 2, printed by the CLI
     except IngestError as exc:
-        print(f"consumer maintain: {exc}", file=sys.stderr)
+        # One line: PostgreSQL's message may carry CONTEXT lines (pg_partman re-raises its
+        # errors with theirs).
+        print(f"consumer maintain: {' '.join(str(exc).split())[:400]}", file=sys.stderr)
         return 1
     finally:
         await conn.close()

@@ -277,3 +277,33 @@ async def test_a_row_mapped_again_on_another_day_is_not_staged_twice(db: Db) -> 
     assert [r["day"] for r in staged] == [
         f"staging.{day_name(datetime.now(UTC) - timedelta(days=3))}"
     ]
+
+
+async def test_a_maintenance_behind_a_long_transaction_gives_up(
+    db: Db, capsys: pytest.CaptureFixture[str]
+) -> None:
+    admin = await asyncpg.connect(db.admin_dsn)
+    try:
+        await stage(admin, timedelta(days=50))
+    finally:
+        await admin.close()
+    writer = await asyncpg.connect(db.etl_dsn)
+    try:
+        # A batch's transaction, open: it holds staging.copart_raw, which dropping a day locks.
+        async with writer.transaction():
+            await writer.execute(
+                "INSERT INTO staging.copart_raw (file_id, row_no, window_start_utc,"
+                " lot_external_id, fields_total, fields_unknown) VALUES ($1, 99, now(), 'w', 1, 0)",
+                FILE_ID,
+            )
+            started = asyncio.get_running_loop().time()
+            code = await cli(["maintain"], {"VINOPS_PG_DSN": db.etl_dsn})
+            waited = asyncio.get_running_loop().time() - started
+    finally:
+        await writer.close()
+    assert code == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    # lock_not_available; pg_partman re-raises what it catches as its own error (P0001).
+    state = "P0001" if db.kind == "pg_partman" else "55P03"
+    assert line.startswith(f"consumer maintain: [{state}]")
+    assert 4 < waited < 15
