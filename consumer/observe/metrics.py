@@ -34,7 +34,7 @@ _LATENCY = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
 class Outcome(Protocol):
-    """What one committed batch counted (``consumer.store.sink.BatchOutcome``)."""
+    """What one committed batch counted (``consumer.store.params.BatchOutcome``)."""
 
     @property
     def rows(self) -> Mapping[str, int]: ...

@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from consumer.admin.cli import main
-from consumer.prepare.prepare import prepare
+from consumer.prepare.prepare import prepare_records
 from consumer.store.maintenance import PREMAKE_DAYS, maintain
 from consumer.store.migrate import default_migrations_dir, load_registry, migrate
 from consumer.store.sink import Sink
@@ -259,7 +259,7 @@ async def test_a_row_mapped_again_on_another_day_is_not_staged_twice(db: Db) -> 
     ]
     async with asyncpg.create_pool(db.etl_dsn, min_size=1, max_size=2) as pool:
         sink = Sink(pool, group_id="g", consumer_name="staging-test")
-        await sink.write(prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC))
+        await sink.write(prepare_records(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC))
         admin = await asyncpg.connect(db.admin_dsn)
         try:  # as if it had been staged three days ago
             await admin.execute("SELECT staging.copart_raw_day(current_date - 3)")
@@ -268,7 +268,9 @@ async def test_a_row_mapped_again_on_another_day_is_not_staged_twice(db: Db) -> 
             )
         finally:
             await admin.close()
-        again = await sink.write(prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC))
+        again = await sink.write(
+            prepare_records(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
+        )
         async with pool.acquire() as conn:
             staged = await conn.fetch(
                 "SELECT tableoid::regclass::text AS day FROM staging.copart_raw"

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from consumer.admin.cli import main
-from consumer.prepare.prepare import prepare
+from consumer.prepare.prepare import prepare_records
 from consumer.store import storage
 from consumer.store.sink import Sink
 from tests.databases import FreshDb
@@ -43,7 +43,7 @@ async def written(fresh_db: FreshDb) -> AsyncIterator[FreshDb]:
             *(row_msg(member_row(str(n)), row_no=n, offset=n - 1) for n in range(1, ROWS + 1)),
             completed_msg(rows=ROWS, malformed=0, offset=1),
         ]
-        await sink.write(prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC))
+        await sink.write(prepare_records(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC))
         sizes = await storage.sample(pool)
     assert set(sizes) == set(storage.SCHEMAS)
     assert all(n > 0 for n in sizes.values())

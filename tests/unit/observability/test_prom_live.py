@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 
 from consumer.observe.metrics import Metrics
-from consumer.store.sink import BatchOutcome
+from consumer.store.params import BatchOutcome
 from tests.e2e import prom
 
 
