@@ -72,7 +72,12 @@ def files_table(report: StorageReport) -> Table:
     table = Table(title=f"Raw files{note}", title_justify="left")
     for name in ("", "files", "CSV bytes", "rows"):
         table.add_column(name, justify="left" if not name else "right")
-    for kind, label in (("archived", "archived"), ("not_archived", "not archived")):
+    kinds = (
+        ("archived", "archived"),
+        ("pruned", "  of which pruned"),
+        ("not_archived", "not archived"),
+    )
+    for kind, label in kinds:
         c = report.files.get(kind, {})
         table.add_row(label, str(c.get("files", 0)), size(c.get("bytes", 0)),
                       f"{c.get('rows', 0):,}")  # fmt: skip

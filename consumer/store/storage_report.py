@@ -8,8 +8,9 @@ the files archived or not. Read-only; the consumer's login is enough.
 Rows: exact where a count is cheap, the planner's estimate above ``EXACT_ROWS_BELOW`` (a
 count of a large table reads all of it); each table says which (``rows_exact``).
 
-Archive: raw.csv_files gains ``archived_at`` with the raw archive (#26's archive command);
-until that column exists every file counts as not archived.
+Archive: raw.csv_files gains ``archived_at`` (and ``pruned_at``: the references removed
+from PostgreSQL) with the raw archive (#26's archive command); until those columns exist
+every file counts as not archived and none as pruned.
 """
 
 from __future__ import annotations
@@ -67,14 +68,14 @@ _PARTMAN = """
 SELECT EXISTS (SELECT 1 FROM pg_extension e JOIN pg_class c ON c.relnamespace = e.extnamespace
                WHERE e.extname = 'pg_partman' AND c.relname = 'template_staging_copart_raw')
 """
-_HAS_ARCHIVE = """
+_COLUMN = """
 SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'raw.csv_files'::regclass
-               AND attname = 'archived_at' AND NOT attisdropped)
+               AND attname = $1 AND NOT attisdropped)
 """
 _FILES = """
-SELECT {archived} AS archived, count(*) AS files, coalesce(sum(bytes), 0)::bigint AS bytes,
-       coalesce(sum(rows_published), 0)::bigint AS rows
-FROM raw.csv_files GROUP BY 1
+SELECT {archived} AS archived, {pruned} AS pruned, count(*) AS files,
+       coalesce(sum(bytes), 0)::bigint AS bytes, coalesce(sum(rows_published), 0)::bigint AS rows
+FROM raw.csv_files GROUP BY 1, 2
 """
 
 
@@ -115,7 +116,7 @@ class StorageReport:
     staging_managed_by: str = "consumer"  # or "pg_partman"
     staging_partitions: list[StagingPartition] = field(default_factory=list)
     archive_tracked: bool = False  # raw.csv_files.archived_at exists
-    files: dict[str, dict[str, int]] = field(default_factory=dict)  # archived|not_archived
+    files: dict[str, dict[str, int]] = field(default_factory=dict)  # archived|not_archived|pruned
 
     def as_json(self) -> dict[str, Any]:
         def plain(value: Any) -> Any:
@@ -166,13 +167,20 @@ async def gather(conn: asyncpg.Connection) -> StorageReport:
         report.staging_partitions.append(
             StagingPartition(r["name"], r["lower"], r["upper"], int(r["bytes"]), rows)
         )
-    report.archive_tracked = bool(await conn.fetchval(_HAS_ARCHIVE))
-    archived = "archived_at IS NOT NULL" if report.archive_tracked else "false"
-    report.files = {
-        kind: {"files": 0, "bytes": 0, "rows": 0} for kind in ("archived", "not_archived")
-    }
-    for r in await conn.fetch(_FILES.format(archived=archived)):
-        kind = "archived" if r["archived"] else "not_archived"
-        report.files[kind] = {"files": int(r["files"]), "bytes": int(r["bytes"]),
-                              "rows": int(r["rows"])}  # fmt: skip
+    report.archive_tracked = bool(await conn.fetchval(_COLUMN, "archived_at"))
+    pruned_tracked = bool(await conn.fetchval(_COLUMN, "pruned_at"))
+    sql = _FILES.format(
+        archived="archived_at IS NOT NULL" if report.archive_tracked else "false",
+        pruned="pruned_at IS NOT NULL" if pruned_tracked else "false",
+    )
+    kinds = ("archived", "not_archived", "pruned")  # pruned: a part of archived
+    report.files = {kind: {"files": 0, "bytes": 0, "rows": 0} for kind in kinds}
+    for r in await conn.fetch(sql):
+        counts = {"files": int(r["files"]), "bytes": int(r["bytes"]), "rows": int(r["rows"])}
+        kinds_of_row = ["archived" if r["archived"] else "not_archived"]
+        if r["pruned"]:
+            kinds_of_row.append("pruned")
+        for kind in kinds_of_row:
+            for key, n in counts.items():
+                report.files[kind][key] += n
     return report
