@@ -21,6 +21,7 @@ import orjson
 from consumer.config import pg_connect
 from consumer.config.errors import ConfigError, IngestError
 from consumer.config.settings import SettingsError, Storage, read_dsn
+from consumer.service.startup import require_migrated_on
 from consumer.store.maintenance import maintain
 from feed.settings import load
 
@@ -55,6 +56,7 @@ async def run_maintain(
     retention = settings.staging_retention_days
     conn = await pg_connect.connect(dsn)
     try:
+        await require_migrated_on(conn)  # a database lacking 0040: exit 2, `consumer migrate`
         done = await maintain(conn, retention, wait=True)
     except ConfigError:
         raise  # exit 2, printed by the CLI

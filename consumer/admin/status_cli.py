@@ -28,6 +28,7 @@ from consumer.config import pg_connect
 from consumer.config.errors import CannotConnectError
 from consumer.config.settings import read_dsn
 from consumer.observe import status
+from consumer.service.startup import require_migrated_on
 from consumer.store import storage_report
 from feed.contract import DEFAULT_DLQ_TOPIC, DEFAULT_FILES_TOPIC, DEFAULT_ROW_TOPIC
 from feed.kafka_security import KafkaSecurity, LoginRefusedError, check_login
@@ -119,6 +120,7 @@ async def _watch(
 async def _storage(dsn: str, args: argparse.Namespace, out: TextIO) -> int:
     conn = await pg_connect.connect(dsn)
     try:
+        await require_migrated_on(conn)  # ingest.storage_daily and the partitions: exit 2
         report = await storage_report.gather(conn)
     finally:
         await conn.close()

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from consumer.config.errors import PG_ERRORS, ConfigError, translate_pg
+from consumer.config.errors import PG_ERRORS, translate_pg
 
 # Days made ahead of today: rows never miss a partition while maintenance is down for less
 # than this (the default partition catches them after that; status --storage shows it).
 PREMAKE_DAYS = 4
 _MAINTAIN = "SELECT action, partition_name FROM staging.maintain_copart_raw($1, $2, $3)"
-_UNDEFINED_FUNCTION = "42883"
 
 # A connection of its own (a one-shot command) or one lent by the service's pool.
 Conn = asyncpg.Connection | PoolConnectionProxy
@@ -54,12 +53,6 @@ async def maintain(
     try:
         async with conn.transaction():
             rows = await conn.fetch(_MAINTAIN, retention_days, premake_days, wait)
-    except asyncpg.PostgresError as exc:
-        if exc.sqlstate == _UNDEFINED_FUNCTION:
-            raise ConfigError(
-                "staging.maintain_copart_raw is missing: run `consumer migrate`"
-            ) from exc
-        raise translate_pg(exc) from exc
     except PG_ERRORS as exc:
         raise translate_pg(exc) from exc
     if any(r["action"] == "busy" for r in rows):

@@ -11,7 +11,19 @@ import asyncpg
 import pytest
 
 from consumer.store.maintenance import maintain
-from tests.integration.staging_days import FILE_ID, Db, cli, day_name, stage, staging_db, today
+from consumer.store.migrate import migrate
+from devstack.dsn import dsn_for
+from tests.databases import new_database
+from tests.integration.staging_days import (
+    FILE_ID,
+    REGISTRY,
+    Db,
+    cli,
+    day_name,
+    stage,
+    staging_db,
+    today,
+)
 
 pytestmark = pytest.mark.integration
 __all__ = ["staging_db"]  # the fixture, used by name
@@ -102,3 +114,21 @@ async def test_a_maintenance_behind_a_long_transaction_gives_up(
     state = "P0001" if staging_db.kind == "pg_partman" else "55P03"
     assert line.startswith(f"consumer maintain: [{state}]")
     assert 4 < waited < 15
+
+
+async def test_a_database_lacking_the_migration_is_configuration(
+    pg_admin_dsn: str, pg_dsn: str, pg_superuser_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (staging,) = (m.id for m in REGISTRY if m.file.endswith("_staging_partitions.sql"))
+    async with new_database(pg_admin_dsn, pg_superuser_dsn, "vinops_sm_") as name:
+        conn = await asyncpg.connect(dsn_for(pg_admin_dsn, name))
+        try:
+            await migrate(conn, REGISTRY, target=max(m.id for m in REGISTRY if m.id < staging))
+        finally:
+            await conn.close()
+        env = {"VINOPS_PG_DSN": dsn_for(pg_dsn, name)}
+        for argv in (["maintain"], ["status", "--storage"]):
+            assert await cli(argv, env) == 2
+            (line,) = capsys.readouterr().err.splitlines()
+            assert line.startswith(f"consumer {argv[0]}: the database lacks")
+            assert line.endswith("run `consumer migrate`")
