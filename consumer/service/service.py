@@ -49,6 +49,7 @@ from consumer.service.startup import (
     start_dlq,
 )
 from consumer.service.topic_limits import fetch_sizes, max_message_bytes
+from consumer.service.upkeep import Upkeep
 from consumer.store import gc_policy
 from consumer.store.dlq import DeadLetterSender, ensure_topic
 from consumer.store.sink import Sink
@@ -164,6 +165,7 @@ class Service:
         self._tasks += [
             asyncio.create_task(self.health.housekeeping(pool), name="housekeeping"),
             asyncio.create_task(self.health.watch_lag(writing), name="lag"),
+            *Upkeep(pool, s.storage, self.metrics).tasks(),
         ]
 
     def request_exit(self) -> None:
