@@ -44,7 +44,7 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto;
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS citext;
 -- pg_partman (Debian postgresql-NN-partman, installed by devstack/stack.sh and .ci/run) keeps
--- staging.copart_raw's daily partitions (migration 0040). Not a trusted extension either; where
+-- staging.copart_raw's daily partitions (migration 0022). Not a trusted extension either; where
 -- a server lacks it the consumer's own maintenance does the same work. The owner login creates
 -- and drops the partitions through it (as the owner of the table), so admin may use its schema.
 SELECT 'CREATE SCHEMA IF NOT EXISTS partman'

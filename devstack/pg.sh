@@ -88,7 +88,7 @@ pg_bootstrap() {
         || die "bootstrap failed (see $STATE/bootstrap.log)"
 }
 
-# pg_partman keeps staging.copart_raw's daily partitions (migration 0040): installed from the
+# pg_partman keeps staging.copart_raw's daily partitions (migration 0022): installed from the
 # distribution (Debian postgresql-NN-partman) when missing, as .ci/run does. Without it (no
 # apt, not root, no such package) the stack still starts: the consumer's own maintenance
 # creates and drops the partitions instead (README, "Staging retention").

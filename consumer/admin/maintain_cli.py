@@ -6,7 +6,7 @@ timer) instead of skipping, so what it prints is done. The consumer's login is e
 (VINOPS_PG_DSN): the work runs inside a SECURITY DEFINER function owned by the table's owner.
 
 Exit codes: 0 done; 1 the database failed the work; 2 usage or configuration (no DSN, a bad
-VINOPS_STAGING_RETENTION_DAYS, a database lacking migration 0040); 5 cannot connect.
+VINOPS_STAGING_RETENTION_DAYS, a database lacking migration 0022); 5 cannot connect.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ async def run_maintain(
     retention = settings.staging_retention_days
     conn = await pg_connect.connect(dsn)
     try:
-        await require_migrated_on(conn)  # a database lacking 0040: exit 2, `consumer migrate`
+        await require_migrated_on(conn)  # a database lacking 0022: exit 2, `consumer migrate`
         done = await maintain(conn, retention, wait=True)
     except ConfigError:
         raise  # exit 2, printed by the CLI

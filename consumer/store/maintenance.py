@@ -1,4 +1,4 @@
-"""Staging's rolling window: days made ahead, days past the retention dropped (migration 0040).
+"""Staging's rolling window: days made ahead, days past the retention dropped (migration 0022).
 
 The work is one SQL function, ``staging.maintain_copart_raw``, SECURITY DEFINER and owned by
 the migrating login (the table's owner), so the consumer's login runs it without owning or

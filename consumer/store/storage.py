@@ -2,7 +2,7 @@
 
 The consumer's storage timer calls ``sample``: one catalog query (sizes are the files'
 sizes, no table is scanned) and one upsert of today's row per schema into
-ingest.storage_daily (0041), so each day keeps its last reading and ``consumer status
+ingest.storage_daily (0023), so each day keeps its last reading and ``consumer status
 --storage`` can show growth per day without Prometheus.
 """
 

@@ -2,7 +2,7 @@
 
 Size and rows per schema and table (a partitioned table counted with its partitions), the
 database's growth per day (ingest.storage_daily, kept by the consumer's storage timer, next
-to what the files of each day brought), staging's partitions (its rolling window, 0040), and
+to what the files of each day brought), staging's partitions (its rolling window, 0022), and
 the files archived or not. Read-only; the consumer's login is enough.
 
 Rows: exact where a count is cheap, the planner's estimate above ``EXACT_ROWS_BELOW`` (a

@@ -78,7 +78,7 @@ async def relations(dsn: str, kinds: str) -> set[str]:
             JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind = ANY('{{{kinds}}}') AND n.nspname IN
                   ('public', 'raw', 'staging', 'audit', 'ingest')
-              AND NOT c.relispartition  -- staging.copart_raw's days come and go (0040)
+              AND NOT c.relispartition  -- staging.copart_raw's days come and go (0022)
               AND NOT EXISTS (SELECT 1 FROM pg_depend d
                               WHERE d.objid = c.oid AND d.deptype = 'e')""",
     )

@@ -167,7 +167,7 @@ async def test_etl_writes_the_data_it_owns(as_etl: asyncpg.Connection) -> None:
         await as_etl.execute("DELETE FROM raw.file_rows")
     with pytest.raises(DENIED):
         await as_etl.execute("DELETE FROM raw.contents")
-    with pytest.raises(DENIED):  # staging keeps its window by dropping days (0040), never by rows
+    with pytest.raises(DENIED):  # staging keeps its window by dropping days (0022), never by rows
         await as_etl.execute("DELETE FROM staging.copart_raw")
     with pytest.raises(DENIED):  # the legacy layout is read-only since 0015
         await as_etl.execute("INSERT INTO raw.rows_legacy (file_id, row_no, kind, payload) "

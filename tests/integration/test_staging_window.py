@@ -1,4 +1,4 @@
-"""Staging's rolling window (migration 0040, consumer/store/maintenance.py): days made ahead,
+"""Staging's rolling window (migration 0022, consumer/store/maintenance.py): days made ahead,
 days past the retention dropped whole by `consumer maintain`, rows inside the window kept,
 rows the default partition caught given their day, one staging row per physical row across
 days. Each test runs twice: with pg_partman keeping the table (the devstack and CI create

@@ -1,4 +1,4 @@
-"""Upgrade across the staging partitioning migration (0040 on this branch): a staging table
+"""Upgrade across the staging partitioning migration: a staging table
 filled the way the previous consumer wrote it, rows staged over many days (some far older
 than the window), migrates with every row kept value for value, each in its day; only the
 retention then drops the old days, never the migration.

@@ -5,7 +5,7 @@
 -- (a row the database refused before) that maps now is flipped to 'row': kind = 'row' means
 -- applied. Its stored body stays (the raw layer is write-once: 0017): the same digest is the
 -- same content, whichever form its body was kept in.
--- Staging is partitioned by day of ingested_at (0040), so its unique key holds per day; one
+-- Staging is partitioned by day of ingested_at (0022), so its unique key holds per day; one
 -- staging row per physical row is kept by a probe of (file_id, row_no) in every partition,
 -- paid only by rows whose content was stored before this statement (mapped again: a new
 -- mapping version, a refused row applied now, --no-skip-known, a replayed batch). A row whose

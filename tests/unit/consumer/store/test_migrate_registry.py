@@ -36,9 +36,7 @@ def applied(*ids: str, sha: str | None = None) -> dict[str, Applied]:
 
 
 def test_ids_are_sequential_and_files_exist() -> None:
-    assert [m.id for m in REGISTRY] == [
-        f"{n + 18 * (n > 21):04d}" for n in range(1, len(REGISTRY) + 1)
-    ]  # i26b: 0040 until the lead renumbers
+    assert [m.id for m in REGISTRY] == [f"{n:04d}" for n in range(1, len(REGISTRY) + 1)]
     assert len(REGISTRY) >= 13
     for m in REGISTRY:
         assert m.path.is_file()
