@@ -1,4 +1,4 @@
--- 0040_staging_partitions: staging.copart_raw partitioned by day on ingested_at, a rolling
+-- 0022_staging_partitions: staging.copart_raw partitioned by day on ingested_at, a rolling
 --   window kept by dropping whole partitions (never by deleting rows).
 -- Purpose: staging only grew (nothing deleted from it). The table becomes a native RANGE
 --   partitioned table, one partition per UTC day of ingested_at (the time the row was staged:

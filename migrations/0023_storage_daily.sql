@@ -1,4 +1,4 @@
--- 0041_storage_daily: ingest.storage_daily, the database's size per schema, one row per day.
+-- 0023_storage_daily: ingest.storage_daily, the database's size per schema, one row per day.
 -- Purpose: `consumer status --storage` shows growth per day from it. The consumer's storage
 --   timer (VINOPS_STORAGE_METRICS_INTERVAL_S) reads the sizes for its gauge and upserts the
 --   day's row, so each day keeps its last reading: five rows a day, ~2,000 a year.
