@@ -606,11 +606,77 @@ def postgres_panels() -> list[Json]:
     ]
 
 
-def history_panels() -> list[Json]:
+def storage_panels() -> list[Json]:
+    # Every consumer reads the same database: max over processes, never the sum.
+    per_schema = f"max by (schema) (vinops_database_bytes{{{SEL}}})"
+    growth = f"max(sum by (instance) (deriv(vinops_database_bytes{{{SEL}}}[6h]))) * 86400"
     return [
-        row(108, "Lot history and changes", 111),
+        row(108, "Storage", 111),
         timeseries(
             30,
+            "Database size per schema",
+            about=(
+                "Bytes of each schema of ours (tables, indexes, TOAST), read by the consumer "
+                "every VINOPS_STORAGE_METRICS_INTERVAL_S (5 minutes). `consumer status "
+                "--storage` breaks it down per table and per day."
+            ),
+            targets=[target("A", per_schema, "{{schema}}")],
+            unit="bytes",
+            pos=grid(0, 112, 12),
+        ),
+        timeseries(
+            31,
+            "Database growth per day",
+            about=(
+                "The slope of the database's bytes over the last 6 hours, as bytes a day; "
+                "VinopsDatabaseGrowingFast fires above the red line "
+                "(VINOPS_DB_GROWTH_ALERT_BYTES_PER_DAY) for an hour."
+            ),
+            targets=[
+                target("A", growth, "growth a day"),
+                target(
+                    "B",
+                    f"max(vinops_database_growth_alert_bytes_per_day{{{SEL}}})",
+                    "alert above",
+                ),
+            ],
+            unit="bytes",
+            pos=grid(12, 112, 12),
+        ),
+        timeseries(
+            32,
+            "Staging maintenance and storage readings",
+            about=(
+                "The consumers' timed upkeep per interval: staging maintenance runs (ok, busy: "
+                "another consumer held the lock, failed: see the log's warning line), storage "
+                "readings, and staging.copart_raw day partitions created ahead or dropped "
+                "past VINOPS_STAGING_RETENTION_DAYS."
+            ),
+            targets=[
+                target(
+                    "A",
+                    "sum by (task, result) (increase(vinops_upkeep_runs_total"
+                    f"{{{SEL}}}[$__rate_interval]))",
+                    "{{task}} {{result}}",
+                ),
+                target(
+                    "B",
+                    "sum by (action) (increase(vinops_staging_partitions_changed_total"
+                    f"{{{SEL}}}[$__rate_interval]))",
+                    "partitions {{action}}",
+                ),
+            ],
+            unit="short",
+            pos=grid(0, 120, 24),
+        ),
+    ]
+
+
+def history_panels() -> list[Json]:
+    return [
+        row(109, "Lot history and changes", 128),
+        timeseries(
+            33,
             "Lot change events / s by kind",
             about=(
                 "Change events written to the outbox (ingest.lot_changes) in the batches' "
@@ -622,10 +688,10 @@ def history_panels() -> list[Json]:
                 target("B", f"sum({rate('vinops_lot_changes_relayed_total')})", "relayed"),
             ],
             unit="ops",
-            pos=grid(0, 112, 8),
+            pos=grid(0, 129, 8),
         ),
         timeseries(
-            31,
+            34,
             "Outbox: events not relayed, rows",
             about=(
                 "Events in the outbox the relay has not sent yet, and the outbox's size "
@@ -637,10 +703,10 @@ def history_panels() -> list[Json]:
                 target("B", f"max(vinops_outbox_rows{{{SEL}}})", "outbox rows"),
             ],
             unit="short",
-            pos=grid(8, 112, 8),
+            pos=grid(8, 129, 8),
         ),
         timeseries(
-            32,
+            35,
             "Relay lag, seconds (alert at 300)",
             about=(
                 "Age of the oldest event not relayed yet: 0 while the relay keeps up. The red "
@@ -648,7 +714,7 @@ def history_panels() -> list[Json]:
             ),
             targets=[target("A", f"max(vinops_relay_lag_seconds{{{SEL}}})", "oldest not relayed")],
             unit="s",
-            pos=grid(16, 112, 8),
+            pos=grid(16, 129, 8),
             limit=thresholds(("green", None), ("red", RELAY_ALERT_SECONDS)),
         ),
     ]
@@ -751,6 +817,7 @@ def ingest_dashboard() -> Json:
         + isolation_panels()
         + latency_panels()
         + postgres_panels()
+        + storage_panels()
         + history_panels(),
     }
 

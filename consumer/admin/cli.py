@@ -1,5 +1,5 @@
-"""`consumer run | status | export-raw | migrate | dlq | rebuild | history`: settings from the
-environment, flags override."""
+"""`consumer run | status | export-raw | migrate | dlq | rebuild | maintain | history`:
+settings from the environment, flags override."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import asyncpg
 from consumer.admin.dlq_cli import add_dlq_parser, run_dlq
 from consumer.admin.export_cli import add_export_parser, run_export
 from consumer.admin.history_cli import add_history_parser, run_history
+from consumer.admin.maintain_cli import add_maintain_parser, run_maintain
 from consumer.admin.migrate_cli import add_migrate_parser, run_migrate
 from consumer.admin.rebuild_cli import add_rebuild_parser, run_rebuild
 from consumer.admin.status_cli import add_status_parser, run_status
@@ -86,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     add_dlq_parser(sub)
     add_rebuild_parser(sub)
     add_history_parser(sub)
+    add_maintain_parser(sub)
     return p
 
 
@@ -148,6 +150,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return asyncio.run(run_rebuild(args, environ))
         if args.command == "history":
             return asyncio.run(run_history(args, environ))
+        if args.command == "maintain":
+            return asyncio.run(run_maintain(args, environ))
         return asyncio.run(run_migrate(args, environ))
     except (SettingsError, ConfigError) as exc:
         print(f"consumer {args.command}: {exc}", file=sys.stderr)
