@@ -26,7 +26,7 @@ TO_APPLY = [m.id for m in REGISTRY if not m.superseded]
 TABLES = {
     "public.vehicles", "public.lots", "public.sale_events", "public.images",
     "raw.csv_files", "raw.rows_legacy", "raw.layouts", "raw.contents", "raw.content_chunks",
-    "raw.file_rows",
+    "raw.file_row_blocks", "raw.file_row_notes",
     "staging.copart_raw",
     "audit.vin_conflicts", "audit.parse_errors", "audit.etl_runs",
     "ingest.schema_migrations", "ingest.consumer_offsets", "ingest.dlq_replays",
@@ -39,6 +39,7 @@ VIEWS = {
     "raw.v_rows",
     "raw.v_contents",
     "raw.rows",
+    "raw.file_rows",
 }
 
 

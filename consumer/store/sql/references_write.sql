@@ -1,0 +1,65 @@
+-- The batch's references (every row message of a file) as blocks (migration 0030): one per
+-- file, partition and run of rows whose gaps fit a smallint; a note for the few rows that
+-- have more to say (refused, parse error, observation cells, a lot number that is not a plain
+-- integer). A row some block already holds (a file published again) keeps its first record,
+-- except that a row recorded as refused ('malformed') and applied now (a --force
+-- re-publication after a fix) becomes a row: its note's kind and error only, never its digest
+-- (write-once, 0017). Only rows recorded now count towards the run: a physical row is counted
+-- once. Reading the rows already held costs only the blocks whose row range meets the batch's.
+WITH batch AS (
+  SELECT DISTINCT ON (file_id, row_no)
+         file_id, row_no, kind, lot_external_id, digest, parse_error, kafka_partition,
+         kafka_offset, observed
+  FROM vinops_refs
+  ORDER BY file_id, row_no, kind = 'row' DESC
+), span AS (
+  SELECT file_id, min(row_no) AS lo, max(row_no) AS hi FROM batch GROUP BY file_id
+), seen AS (
+  SELECT b.file_id, u.row_no
+  FROM span s
+  JOIN raw.file_row_blocks b
+    ON b.file_id = s.file_id AND b.last_row_no >= s.lo AND b.first_row_no <= s.hi
+  CROSS JOIN LATERAL (
+    SELECT (b.first_row_no + sum(x.g) OVER (ORDER BY x.k))::integer AS row_no
+    FROM unnest(b.row_gaps) WITH ORDINALITY AS x(g, k)
+  ) u
+), flipped AS (
+  UPDATE raw.file_row_notes n SET kind = 'row', parse_error = NULL
+  FROM batch x
+  WHERE n.file_id = x.file_id AND n.row_no = x.row_no AND n.kind = 'malformed' AND x.kind = 'row'
+), fresh AS (
+  SELECT x.*,
+         x.row_no - lag(x.row_no) OVER w AS row_gap,
+         x.kafka_offset - lag(x.kafka_offset) OVER w AS offset_gap
+  FROM batch x
+  WHERE NOT EXISTS (SELECT 1 FROM seen s WHERE s.file_id = x.file_id AND s.row_no = x.row_no)
+  WINDOW w AS (PARTITION BY x.file_id, x.kafka_partition ORDER BY x.row_no)
+), cut AS (
+  SELECT f.*, sum(f.starts::integer) OVER (PARTITION BY f.file_id, f.kafka_partition
+                                           ORDER BY f.row_no) AS block_no
+  FROM (SELECT fresh.*, row_gap IS NULL OR row_gap > 32767 OR offset_gap IS NULL
+                        OR offset_gap NOT BETWEEN -32768 AND 32767 AS starts
+        FROM fresh) f
+), blocks AS (
+  INSERT INTO raw.file_row_blocks (file_id, first_row_no, last_row_no, row_count,
+                                   kafka_partition, first_offset, row_gaps, offset_gaps, lots,
+                                   digests)
+  SELECT file_id, min(row_no), max(row_no), count(*), kafka_partition,
+         min(kafka_offset) FILTER (WHERE starts),
+         array_agg(CASE WHEN starts THEN 0 ELSE row_gap END::smallint ORDER BY row_no),
+         array_agg(CASE WHEN starts THEN 0 ELSE offset_gap END::smallint ORDER BY row_no),
+         array_agg(raw.lot_as_int(lot_external_id) ORDER BY row_no),
+         array_agg(encode(digest, 'hex')::uuid ORDER BY row_no)
+  FROM cut
+  GROUP BY file_id, kafka_partition, block_no
+  ORDER BY file_id, min(row_no)
+), notes AS (
+  INSERT INTO raw.file_row_notes (file_id, row_no, kind, lot_external_id, parse_error, observed)
+  SELECT file_id, row_no, kind, lot_external_id, parse_error, observed
+  FROM fresh
+  WHERE kind <> 'row' OR parse_error IS NOT NULL OR observed IS NOT NULL
+     OR (lot_external_id IS NOT NULL AND raw.lot_as_int(lot_external_id) IS NULL)
+  ORDER BY file_id, row_no
+)
+SELECT file_id, count(*)::int AS n, (count(*) FILTER (WHERE kind = 'malformed'))::int AS bad
+FROM fresh GROUP BY file_id
