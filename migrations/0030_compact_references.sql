@@ -10,9 +10,12 @@
 --                        first_id: the id of its first row, the others follow one by one
 --                        (id_gaps: the gaps between them, kept only for rows copied here).
 --                        Ids number rows, nothing refers to them; they are kept all the same.
+--                        observed: observation cells most of its rows share (a re-export's
+--                        time is the same in every row), kept once.
 --   raw.file_row_notes   what a row has beyond that, for the few that do: a refused
 --                        ('malformed') row, a parse error, observation cells, a lot number that
---                        is not a plain integer. A note's columns replace the block's.
+--                        is not a plain integer, cells other than the block's. A note's
+--                        columns replace the block's.
 --   raw.file_rows        a view with the former table's columns (and its block's row range,
 --                        for readers that page through it), so every reader is unchanged.
 --   The former table's rows are copied over, compared column by column with the view (the
@@ -47,6 +50,7 @@ CREATE TABLE raw.file_row_blocks (
     lots            integer[] NOT NULL,
     digests         uuid[] NOT NULL,
     id_gaps         integer[],
+    observed        text[],
     CONSTRAINT file_row_blocks_pkey PRIMARY KEY (file_id, first_row_no),
     CONSTRAINT file_row_blocks_shape_ck CHECK (
         row_count BETWEEN 1 AND 1048576
@@ -125,9 +129,15 @@ FROM (SELECT r.*,
              AS starts
       FROM old_refs r) o;
 
+CREATE TEMP TABLE old_shared ON COMMIT DROP AS
+SELECT file_id, kafka_partition, block_no,
+       CASE WHEN count(observed) * 2 > count(*)
+            THEN mode() WITHIN GROUP (ORDER BY observed) END AS observed
+FROM old_blocks GROUP BY file_id, kafka_partition, block_no;
+
 INSERT INTO raw.file_row_blocks (first_id, file_id, first_row_no, last_row_no, row_count,
                                  kafka_partition, first_offset, ingested_at, row_gaps,
-                                 offset_gaps, lots, digests, id_gaps)
+                                 offset_gaps, lots, digests, id_gaps, observed)
 SELECT min(b.id) FILTER (WHERE b.starts), b.file_id, min(b.row_no), max(b.row_no), count(*), min(b.kafka_partition),
        min(b.kafka_offset) FILTER (WHERE b.starts), min(b.ingested_at),
        array_agg(CASE WHEN b.starts THEN 0 ELSE b.row_gap END::smallint ORDER BY b.row_no),
@@ -136,15 +146,20 @@ SELECT min(b.id) FILTER (WHERE b.starts), b.file_id, min(b.row_no), max(b.row_no
        END,
        array_agg(raw.lot_as_int(b.lot_external_id) ORDER BY b.row_no),
        array_agg(encode(b.digest, 'hex')::uuid ORDER BY b.row_no),
-       array_agg(CASE WHEN b.starts THEN 0 ELSE b.id_gap END::integer ORDER BY b.row_no)
+       array_agg(CASE WHEN b.starts THEN 0 ELSE b.id_gap END::integer ORDER BY b.row_no),
+       s.observed
 FROM old_blocks b
-GROUP BY b.file_id, b.kafka_partition, b.block_no;
+JOIN old_shared s ON s.file_id = b.file_id AND s.block_no = b.block_no
+                 AND s.kafka_partition IS NOT DISTINCT FROM b.kafka_partition
+GROUP BY b.file_id, b.kafka_partition, b.block_no, s.observed;
 
 INSERT INTO raw.file_row_notes (file_id, row_no, kind, lot_external_id, parse_error, observed)
-SELECT file_id, row_no, kind, lot_external_id, parse_error, observed
-FROM raw.file_rows_0030
-WHERE kind <> 'row' OR parse_error IS NOT NULL OR observed IS NOT NULL
-   OR (lot_external_id IS NOT NULL AND raw.lot_as_int(lot_external_id) IS NULL);
+SELECT b.file_id, b.row_no, b.kind, b.lot_external_id, b.parse_error, b.observed
+FROM old_blocks b
+JOIN old_shared s ON s.file_id = b.file_id AND s.block_no = b.block_no
+                 AND s.kafka_partition IS NOT DISTINCT FROM b.kafka_partition
+WHERE b.kind <> 'row' OR b.parse_error IS NOT NULL OR b.observed IS DISTINCT FROM s.observed
+   OR (b.lot_external_id IS NOT NULL AND raw.lot_as_int(b.lot_external_id) IS NULL);
 
 SELECT setval('raw.file_row_blocks_first_id_seq',
               GREATEST((SELECT max(id) FROM raw.file_rows_0030), 1));
@@ -157,7 +172,7 @@ SELECT b.first_id + COALESCE(u.id_step, u.k - 1) AS id, b.file_id, u.row_no, COA
        CASE WHEN n.file_id IS NULL THEN u.lot::text ELSE n.lot_external_id END
            AS lot_external_id,
        uuid_send(u.digest) AS digest, n.parse_error, b.kafka_partition, u.kafka_offset,
-       b.ingested_at, n.observed,
+       b.ingested_at, CASE WHEN n.file_id IS NULL THEN b.observed ELSE n.observed END AS observed,
        b.first_row_no AS block_first_row_no, b.last_row_no AS block_last_row_no
 FROM raw.file_row_blocks b
 CROSS JOIN LATERAL (

@@ -53,14 +53,15 @@ async def reference_lost(
         await conn.execute(
             "INSERT INTO raw.file_row_blocks (first_id, file_id, first_row_no, last_row_no, "
             "row_count, kafka_partition, first_offset, ingested_at, row_gaps, offset_gaps, lots,"
-            " digests, id_gaps) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            " digests, id_gaps, observed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+            " $12, $13, $14)",
             ids[first], file_id, rows[first], rows[keep[-1]], len(keep), block["kafka_partition"],
             offsets[first], block["ingested_at"],
             [0] + [rows[b] - rows[a] for a, b in itertools.pairwise(keep)],
             None if offsets[first] is None
             else [0] + [offsets[b] - offsets[a] for a, b in itertools.pairwise(keep)],
             [block["lots"][i] for i in keep], [block["digests"][i] for i in keep],
-            [0] + [ids[b] - ids[a] for a, b in itertools.pairwise(keep)],
+            [0] + [ids[b] - ids[a] for a, b in itertools.pairwise(keep)], block["observed"],
         )  # fmt: skip
     try:
         yield

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 import asyncpg
 
+from consumer.admin.archive_cli import add_archive_parser, run_archive
 from consumer.admin.dlq_cli import add_dlq_parser, run_dlq
 from consumer.admin.export_cli import add_export_parser, run_export
 from consumer.admin.migrate_cli import add_migrate_parser, run_migrate
@@ -84,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     add_migrate_parser(sub)
     add_dlq_parser(sub)
     add_rebuild_parser(sub)
+    add_archive_parser(sub)
     return p
 
 
@@ -144,6 +146,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return asyncio.run(run_dlq(args, environ))
         if args.command == "rebuild":
             return asyncio.run(run_rebuild(args, environ))
+        if args.command == "archive":
+            return asyncio.run(run_archive(args, environ))
         return asyncio.run(run_migrate(args, environ))
     except (SettingsError, ConfigError) as exc:
         print(f"consumer {args.command}: {exc}", file=sys.stderr)

@@ -1,7 +1,7 @@
 -- The batch's references (every row message of a file) as blocks (migration 0030): one per
 -- file, partition and run of rows whose gaps fit a smallint; a note for the few rows that
--- have more to say (refused, parse error, observation cells, a lot number that is not a plain
--- integer). A row some block already holds (a file published again) keeps its first record,
+-- have more to say (refused, parse error, observation cells other than the block's, a lot
+-- number that is not a plain integer). A row some block already holds (a file published again) keeps its first record,
 -- except that a row recorded as refused ('malformed') and applied now (a --force
 -- re-publication after a fix) becomes a row: its note's kind and error only, never its digest
 -- (write-once, 0017). Only rows recorded now count towards the run: a physical row is counted
@@ -40,26 +40,38 @@ WITH batch AS (
   FROM (SELECT fresh.*, row_gap IS NULL OR row_gap > 32767 OR offset_gap IS NULL
                         OR offset_gap NOT BETWEEN -32768 AND 32767 AS starts
         FROM fresh) f
+), shared AS (
+  -- Observation cells most rows of a block share (a re-export's time in every row): kept
+  -- once, on the block; a row with other cells has a note.
+  SELECT file_id, kafka_partition, block_no,
+         CASE WHEN count(observed) * 2 > count(*)
+              THEN mode() WITHIN GROUP (ORDER BY observed) END AS observed
+  FROM cut GROUP BY file_id, kafka_partition, block_no
 ), blocks AS (
   INSERT INTO raw.file_row_blocks (file_id, first_row_no, last_row_no, row_count,
                                    kafka_partition, first_offset, row_gaps, offset_gaps, lots,
-                                   digests)
-  SELECT file_id, min(row_no), max(row_no), count(*), kafka_partition,
-         min(kafka_offset) FILTER (WHERE starts),
-         array_agg(CASE WHEN starts THEN 0 ELSE row_gap END::smallint ORDER BY row_no),
-         array_agg(CASE WHEN starts THEN 0 ELSE offset_gap END::smallint ORDER BY row_no),
-         array_agg(raw.lot_as_int(lot_external_id) ORDER BY row_no),
-         array_agg(encode(digest, 'hex')::uuid ORDER BY row_no)
-  FROM cut
-  GROUP BY file_id, kafka_partition, block_no
-  ORDER BY file_id, min(row_no)
+                                   digests, observed)
+  SELECT c.file_id, min(c.row_no), max(c.row_no), count(*), c.kafka_partition,
+         min(c.kafka_offset) FILTER (WHERE c.starts),
+         array_agg(CASE WHEN c.starts THEN 0 ELSE c.row_gap END::smallint ORDER BY c.row_no),
+         array_agg(CASE WHEN c.starts THEN 0 ELSE c.offset_gap END::smallint ORDER BY c.row_no),
+         array_agg(raw.lot_as_int(c.lot_external_id) ORDER BY c.row_no),
+         array_agg(encode(c.digest, 'hex')::uuid ORDER BY c.row_no),
+         s.observed
+  FROM cut c
+  JOIN shared s ON s.file_id = c.file_id AND s.kafka_partition = c.kafka_partition
+               AND s.block_no = c.block_no
+  GROUP BY c.file_id, c.kafka_partition, c.block_no, s.observed
+  ORDER BY c.file_id, min(c.row_no)
 ), notes AS (
   INSERT INTO raw.file_row_notes (file_id, row_no, kind, lot_external_id, parse_error, observed)
-  SELECT file_id, row_no, kind, lot_external_id, parse_error, observed
-  FROM fresh
-  WHERE kind <> 'row' OR parse_error IS NOT NULL OR observed IS NOT NULL
-     OR (lot_external_id IS NOT NULL AND raw.lot_as_int(lot_external_id) IS NULL)
-  ORDER BY file_id, row_no
+  SELECT c.file_id, c.row_no, c.kind, c.lot_external_id, c.parse_error, c.observed
+  FROM cut c
+  JOIN shared s ON s.file_id = c.file_id AND s.kafka_partition = c.kafka_partition
+               AND s.block_no = c.block_no
+  WHERE c.kind <> 'row' OR c.parse_error IS NOT NULL OR c.observed IS DISTINCT FROM s.observed
+     OR (c.lot_external_id IS NOT NULL AND raw.lot_as_int(c.lot_external_id) IS NULL)
+  ORDER BY c.file_id, c.row_no
 )
 SELECT file_id, count(*)::int AS n, (count(*) FILTER (WHERE kind = 'malformed'))::int AS bad
 FROM fresh GROUP BY file_id
