@@ -12,6 +12,7 @@ from bench.stack import ROOT
 
 OUT = ROOT / "bench" / "out"
 DOC_CHART = ROOT / "docs" / "bench-chart.png"
+DOC_STEADY_CHART = ROOT / "docs" / "steady-state-chart.png"  # bench.scenarios.steady_state
 COMMITTED = ROOT / "bench" / "results" / "latest.json"
 
 
@@ -63,6 +64,11 @@ def ratios(results: dict[str, Any]) -> dict[str, float | None]:
         "producer_over_consumer": ratio(_get(results, "producer", "rows_per_s"), e2e),
         "producer_over_kcat": _get(results, "producer", "ratio_producer_to_kcat"),
         "e2e_over_naive": ratio(e2e, _get(results, "naive", "rows_per_s")),
+        # Archived and pruned to the last 12: the most a snapshot added once the window was
+        # full, over its changed rows' CSV bytes (bench.scenarios.steady_state).
+        "steady_state_added_over_changed_csv": _get(
+            results, "steady_state", "max_added_over_changed_csv"
+        ),
     }
 
 
@@ -107,6 +113,12 @@ TARGETS: tuple[tuple[str, tuple[str, str], str, float], ...] = (
         0.15,
     ),
     ("snapshot 2 / peer on snapshot 2", ("ratios", "snapshot2_over_peer"), ">=", 5.0),
+    (
+        "steady state: added / changed CSV",
+        ("ratios", "steady_state_added_over_changed_csv"),
+        "<=",
+        1.5,
+    ),
     ("first ingest, vinops / peer", ("ratios", "e2e_over_peer"), ">=", 1.0),
     ("end-to-end / SQL floor", ("ratios", "e2e_over_floor"), ">=", 0.8),
     ("p99 publish-to-commit (s)", ("latency", "p99_s"), "<", 0.5),

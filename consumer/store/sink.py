@@ -27,7 +27,13 @@ from typing import Any
 import asyncpg
 import orjson
 
-from consumer.config.errors import PG_ERRORS, IngestError, TransientError, translate_pg
+from consumer.config.errors import (
+    PG_ERRORS,
+    ContentsPrunedError,
+    IngestError,
+    TransientError,
+    translate_pg,
+)
 from consumer.prepare import mapped
 from consumer.prepare.prepared import Known, LayoutKey, PreparedBatch, Reference
 from consumer.store import statements as sql
@@ -284,8 +290,11 @@ class Sink:
         if not refs:
             return []
         await conn.copy_records_to_table("vinops_refs", records=refs, columns=REFS_COLUMNS)
-        return [(r["file_id"], r["n"], r["bad"])
-                for r in await conn.fetch(sql.REFERENCES_WRITE)]  # fmt: skip
+        counted = await conn.fetch(sql.REFERENCES_WRITE)
+        if counted and counted[0]["missing"]:
+            # The transaction rolls back; the checkpoint prepares the batch again.
+            raise ContentsPrunedError(f"{counted[0]['missing']} content(s) pruned since looked up")
+        return [(r["file_id"], r["n"], r["bad"]) for r in counted]
 
     def _side_params(self, batch: PreparedBatch, vin_moved: list[str]) -> list[Any]:
         images = [

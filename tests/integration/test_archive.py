@@ -19,11 +19,17 @@ import orjson
 import pytest
 import pytest_asyncio
 
+from consumer.config.errors import ContentsPrunedError
+from consumer.intake.records import Inbound
+from consumer.prepare.prepare import identify, prepare
+from consumer.prepare.prepared import PreparedBatch
 from consumer.store.archive_objects import unpack
-from tests.archiving import archiver_login, cli, export, ingest_files
+from consumer.store.sink import Sink
+from tests.archiving import archiver_login, cli, export, ingest_files, publication
 from tests.databases import FreshDb
 from tests.feedshape import MEMBER, downloads
-from tests.rawfiles import SAMPLES
+from tests.rawfiles import SAMPLES, assert_same_cells, published
+from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC
 
 pytestmark = pytest.mark.integration
 
@@ -235,3 +241,39 @@ async def test_arguments_and_places_are_checked(ingested: Archived, tmp_path: Pa
     )
     assert code == 0
     assert orjson.loads(out)["archived"] == 0  # nothing completed before 2000
+
+
+async def _prepared(sink: Sink, messages: list[Inbound]) -> PreparedBatch:
+    known = await sink.known_contents(identify(messages, ROW_TOPIC)[0])
+    return prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
+
+
+async def test_a_batch_looked_up_before_a_prune_is_prepared_again(
+    fresh_db: FreshDb, pg_superuser_dsn: str, tmp_path: Path
+) -> None:
+    """Its bare references would name contents the prune removed: the write refuses
+    (ContentsPrunedError, a transient error the checkpoint answers with a new look-up), and
+    the batch prepared again stores them anew."""
+    one, two = downloads(MEMBER, tmp_path, 31)
+    await ingest_files(fresh_db.etl_dsn, [one.path])
+    messages = publication(two.path, 500_000)
+    async with asyncpg.create_pool(fresh_db.etl_dsn, min_size=1, max_size=1) as pool:
+        sink = Sink(pool, group_id="prune-race", consumer_name="test")
+        stale = await _prepared(sink, messages)
+        assert stale.unchanged > 0  # download 2 shares contents with download 1
+        async with archiver_login(pg_superuser_dsn, fresh_db.admin_dsn) as dsn:
+            argv = ["archive", "--keep-last", "0", "--to", str(tmp_path / "a"), "--prune"]
+            code, out = await asyncio.to_thread(cli, argv, {"VINOPS_PG_DSN": dsn})
+        assert code == 0
+        assert orjson.loads(out)["contents"] > 0
+        with pytest.raises(ContentsPrunedError):
+            await sink.write(stale)
+        written = await _fetch(fresh_db.admin_dsn, "SELECT count(*) AS n FROM raw.file_rows")
+        assert written[0]["n"] == 0  # nothing of the batch was written
+        fresh = await _prepared(sink, messages)
+        await sink.write(fresh)
+    assert (await _fetch(fresh_db.admin_dsn, _DANGLING))[0]["n"] == 0
+    sha = published(two.path.read_bytes())[0]
+    code, data = await export(sha, tmp_path / "two.csv", {"VINOPS_PG_DSN": fresh_db.etl_dsn})
+    assert code == 0
+    assert_same_cells(two.path.read_bytes(), data, set())

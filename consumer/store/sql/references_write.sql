@@ -72,6 +72,15 @@ WITH batch AS (
   WHERE c.kind <> 'row' OR c.parse_error IS NOT NULL OR c.observed IS DISTINCT FROM s.observed
      OR (c.lot_external_id IS NOT NULL AND raw.lot_as_int(c.lot_external_id) IS NULL)
   ORDER BY c.file_id, c.row_no
+), pruned AS (
+  -- A content the batch's look-up found, pruned since (consumer archive --prune, which holds
+  -- this statement until it commits): counted, and the sink has the batch prepared again.
+  -- Asked only after a recent prune: one index probe per row otherwise saved.
+  SELECT count(*)::int AS missing FROM batch x
+  WHERE EXISTS (SELECT 1 FROM raw.csv_files f
+                WHERE f.pruned_at > now() - interval '1 hour')
+    AND NOT EXISTS (SELECT 1 FROM raw.contents c WHERE c.digest = x.digest OFFSET 0)
 )
-SELECT file_id, count(*)::int AS n, (count(*) FILTER (WHERE kind = 'malformed'))::int AS bad
+SELECT file_id, count(*)::int AS n, (count(*) FILTER (WHERE kind = 'malformed'))::int AS bad,
+       (SELECT missing FROM pruned) AS missing
 FROM fresh GROUP BY file_id

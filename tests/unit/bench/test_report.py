@@ -79,6 +79,7 @@ FULL = {
         "member": {"s2_over_s1": 5.5, "growth_s2_over_s1": 0.12},
         "camel": {"s2_over_s1": 5.2, "growth_s2_over_s1": 0.14},
     },
+    "steady_state": {"max_added_over_changed_csv": 1.2},
 }  # fmt: skip
 
 
@@ -94,6 +95,7 @@ def test_headline_has_the_promised_keys_as_numbers() -> None:
         ("ratios", "real_snapshot2_growth_over_snapshot1"): 0.12,
         ("ratios", "camel_snapshot2_over_snapshot1"): 5.2,
         ("ratios", "camel_snapshot2_growth_over_snapshot1"): 0.14,
+        ("ratios", "steady_state_added_over_changed_csv"): 1.2,
         ("latency", "p99_s"): 0.45,
         ("rss_mb", "producer_1m"): 107.0,
         ("rss_mb", "consumer"): 180.0,
