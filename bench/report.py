@@ -13,6 +13,7 @@ from bench.stack import ROOT
 OUT = ROOT / "bench" / "out"
 DOC_CHART = ROOT / "docs" / "bench-chart.png"
 DOC_STEADY_CHART = ROOT / "docs" / "steady-state-chart.png"  # bench.scenarios.steady_state
+STEADY_RESULTS = ROOT / "bench" / "results" / "steady-state.json"
 COMMITTED = ROOT / "bench" / "results" / "latest.json"
 
 

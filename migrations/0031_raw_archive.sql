@@ -7,8 +7,10 @@
 --   raw.csv_files.archived_at, archive_uri, archive_sha256: the verified object.
 --   raw.csv_files.pruned_at: its references are gone from PostgreSQL (the archive has them).
 --   Role raw_archiver (NOLOGIN, for the login that runs `consumer archive`): reads the raw
---   layer, sets only those four columns, and deletes only what a prune deletes. etl_rw (the
---   consumer) gets nothing new: the raw layer stays write-once for it. admin is a member.
+--   layer, sets only those four columns, deletes only what a prune deletes, and moves live
+--   bodies out of chunks a prune left half empty (new chunks; a content's chunk_id and pos).
+--   etl_rw (the consumer) gets nothing new: the raw layer stays write-once for it. admin is a
+--   member.
 -- Rollback: REVOKE ALL ... FROM raw_archiver (never drop the cluster-wide role);
 --   DROP INDEX raw.contents_chunk_idx;
 --   ALTER TABLE raw.csv_files DROP COLUMN archived_at, archive_uri, archive_sha256, pruned_at
@@ -51,5 +53,10 @@ GRANT UPDATE (archived_at, archive_uri, archive_sha256, pruned_at) ON TABLE raw.
     TO raw_archiver;
 GRANT DELETE ON TABLE raw.file_row_blocks, raw.file_row_notes, raw.contents,
     raw.content_chunks TO raw_archiver;
+-- Chunks a prune leaves half empty are rewritten: their live bodies, copied as they are, into
+-- new chunks; a content's pointer moves, its digest and bytes never change.
+GRANT INSERT ON TABLE raw.content_chunks TO raw_archiver;
+GRANT USAGE ON SEQUENCE raw.content_chunks_chunk_id_seq TO raw_archiver;
+GRANT UPDATE (chunk_id, pos) ON TABLE raw.contents TO raw_archiver;
 -- The consumer and export-raw read where a pruned file is.
 GRANT SELECT ON TABLE raw.csv_files TO etl_rw;

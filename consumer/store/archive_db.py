@@ -57,7 +57,39 @@ WITH cand AS (
 SELECT count(*)::bigint AS contents, coalesce(array_agg(DISTINCT chunk_id), '{}') AS chunks
 FROM gone
 """
-# Chunks none of whose contents is left (a chunk shared with a kept content stays whole).
+# Chunks a prune left half empty or less: their live bodies move, as they are, into new chunks
+# (32 to a chunk, as the consumer writes them). A body's text is copied, never re-encoded: a
+# digest still names the very same bytes; only where they sit changes (raw_archiver may update
+# raw.contents' chunk_id and pos, nothing else). Without it, bodies of pruned contents would
+# stay for as long as one content of their chunk lives.
+_COMPACT_CHUNKS = """
+WITH sparse AS (
+  SELECT c.chunk_id FROM raw.contents c
+  WHERE c.chunk_id = ANY($1::bigint[])
+  GROUP BY c.chunk_id HAVING count(*) <= 16
+), live AS (
+  SELECT c.digest, c.chunk_id, ch.bodies[c.pos + 1] AS body,
+         row_number() OVER (ORDER BY c.chunk_id, c.pos) - 1 AS n
+  FROM raw.contents c
+  JOIN sparse s ON s.chunk_id = c.chunk_id
+  JOIN raw.content_chunks ch ON ch.chunk_id = c.chunk_id
+), ids AS (
+  SELECT chunk_no, nextval(pg_get_serial_sequence('raw.content_chunks', 'chunk_id')) AS chunk_id
+  FROM (SELECT DISTINCT n / 32 AS chunk_no FROM live) x
+), chunks AS (
+  INSERT INTO raw.content_chunks (chunk_id, bodies)
+  SELECT ids.chunk_id, array_agg(l.body ORDER BY l.n)
+  FROM live l JOIN ids ON ids.chunk_no = l.n / 32
+  GROUP BY ids.chunk_id
+), moved AS (
+  UPDATE raw.contents c SET chunk_id = ids.chunk_id, pos = (l.n % 32)::smallint
+  FROM live l JOIN ids ON ids.chunk_no = l.n / 32
+  WHERE c.digest = l.digest
+  RETURNING l.chunk_id AS old
+)
+SELECT coalesce(array_agg(DISTINCT old), '{}') AS emptied, count(*)::bigint AS moved FROM moved
+"""
+# Chunks none of whose contents is left.
 _PRUNE_CHUNKS = """
 DELETE FROM raw.content_chunks ch
 WHERE ch.chunk_id = ANY($1::bigint[])
@@ -86,7 +118,8 @@ class Pruned:
     files: int = 0
     references: int = 0
     contents: int = 0
-    chunks: int = 0
+    chunks: int = 0  # chunks deleted
+    moved: int = 0  # bodies moved out of half-empty chunks
 
 
 async def completed_files(conn: asyncpg.Connection) -> list[StoredFile]:
@@ -127,5 +160,11 @@ async def prune(conn: asyncpg.Connection, file_ids: list[uuid.UUID]) -> Pruned:
         await conn.execute("LOCK TABLE raw.file_row_blocks IN SHARE MODE")
         gone = await conn.fetchrow(_PRUNE_CONTENTS, list(candidates))
         assert gone is not None  # noqa: S101 - an aggregate returns one row
-        chunks = await conn.execute(_PRUNE_CHUNKS, list(gone["chunks"]))
-    return Pruned(len(file_ids), references, int(gone["contents"]), int(chunks.split()[-1]))
+        compacted = await conn.fetchrow(_COMPACT_CHUNKS, list(gone["chunks"]))
+        assert compacted is not None  # noqa: S101 - as above
+        touched = list({*gone["chunks"], *compacted["emptied"]})
+        chunks = await conn.execute(_PRUNE_CHUNKS, touched)
+    return Pruned(
+        len(file_ids), references, int(gone["contents"]), int(chunks.split()[-1]),
+        int(compacted["moved"]),
+    )  # fmt: skip

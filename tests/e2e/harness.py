@@ -29,6 +29,8 @@ _VOLATILE_BY_TABLE = {
     "raw.csv_files": {"started_at", "completed_at"},
     # Where a body sits depends on which batch stored it; the body itself is compared.
     "raw.v_contents": {"chunk_id", "pos", "stored_at"},
+    # Which block holds a reference depends on the batch that wrote it (0030).
+    "raw.file_rows": {"block_first_row_no", "block_last_row_no"},
 }
 TABLES = (
     "public.vehicles", "public.lots", "public.sale_events", "public.images", "raw.csv_files",

@@ -9,7 +9,9 @@ is a member of raw_archiver only; the consumer's login can neither archive nor p
 from __future__ import annotations
 
 import asyncio
+import csv
 import hashlib
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +92,7 @@ async def test_archive_verifies_records_and_is_idempotent(
         cli, ["archive", "--keep-last", "1", "--to", str(target)], env
     )
     assert code == 0
-    nothing_pruned = {"files": 0, "references": 0, "contents": 0, "chunks": 0}
+    nothing_pruned = {"files": 0, "references": 0, "contents": 0, "chunks": 0, "moved": 0}
     assert orjson.loads(out) == {"archived": 2, "already": 0, "skipped": 0, **nothing_pruned}
     files = {r["sha256"]: r for r in await _fetch(ingested.db.admin_dsn, _FILES)}
     newest = ingested.shas[-1]
@@ -277,3 +279,61 @@ async def test_a_batch_looked_up_before_a_prune_is_prepared_again(
     code, data = await export(sha, tmp_path / "two.csv", {"VINOPS_PG_DSN": fresh_db.etl_dsn})
     assert code == 0
     assert_same_cells(two.path.read_bytes(), data, set())
+
+
+def _most_rows_changed(source: Path, out: Path) -> Path:
+    """``source`` with the bid of two rows in three changed: most contents are new."""
+    rows = list(csv.reader(io.StringIO(source.read_text(encoding="utf-8"), newline="")))
+    header, body = rows[0], rows[1:]
+    bid = header.index(MEMBER.bid)
+    for n, row in enumerate(body):
+        if n % 3:
+            row[bid] = f"{n}.00"
+    text = io.StringIO(newline="")
+    csv.writer(text, lineterminator="\r\n").writerows([header, *body])
+    out.write_text(text.getvalue(), encoding="utf-8")
+    return out
+
+
+async def _chunks(dsn: str) -> int:
+    return int((await _fetch(dsn, "SELECT count(*) AS n FROM raw.content_chunks"))[0]["n"])
+
+
+async def test_prune_rewrites_chunks_it_left_half_empty(
+    fresh_db: FreshDb, pg_superuser_dsn: str, tmp_path: Path
+) -> None:
+    one, _ = downloads(MEMBER, tmp_path, 41)
+    two = _most_rows_changed(one.path, tmp_path / "two.csv")
+    shas = await ingest_files(fresh_db.etl_dsn, [one.path, two])
+    etl = {"VINOPS_PG_DSN": fresh_db.etl_dsn}
+    code, before = await export(shas[1], tmp_path / "before.csv", etl)
+    assert code == 0
+    chunks_before = (
+        await _fetch(fresh_db.admin_dsn, "SELECT count(*) AS n FROM raw.content_chunks")
+    )[0]["n"]
+    async with archiver_login(pg_superuser_dsn, fresh_db.admin_dsn) as dsn:
+        argv = ["archive", "--keep-last", "1", "--to", str(tmp_path / "a"), "--prune"]
+        code, out = await asyncio.to_thread(cli, argv, {"VINOPS_PG_DSN": dsn})
+    assert code == 0
+    said = orjson.loads(out)
+    assert said["moved"] > 0  # download 1's chunks kept a third of their contents
+    assert said["chunks"] > 0
+    sparse = await _fetch(
+        fresh_db.admin_dsn,
+        "SELECT chunk_id FROM raw.contents GROUP BY chunk_id HAVING count(*) <= 16 "
+        "EXCEPT SELECT max(chunk_id) FROM raw.content_chunks",  # the last one may be short
+    )
+    chunks_after = (
+        await _fetch(fresh_db.admin_dsn, "SELECT count(*) AS n FROM raw.content_chunks")
+    )[0]["n"]
+    assert chunks_after < chunks_before
+    assert (await _fetch(fresh_db.admin_dsn, _DANGLING))[0]["n"] == 0
+    assert (await _fetch(fresh_db.admin_dsn, _ORPHANS))[0]["n"] == 0
+    # Bodies moved, not changed: the kept file and the pruned one export as before.
+    code, after = await export(shas[1], tmp_path / "after.csv", etl)
+    assert code == 0
+    assert after == before
+    code, pruned = await export(shas[0], tmp_path / "pruned.csv", etl)
+    assert code == 0
+    assert_same_cells(one.path.read_bytes(), pruned, set())
+    assert len(sparse) <= 2  # at most the new chunks' short tails
