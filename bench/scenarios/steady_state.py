@@ -1,6 +1,6 @@
 """Scenario: the steady state of a feed downloaded again and again, archived and pruned.
 
-48 snapshots (quick: 8) of the bench file's size, each the previous one with 5% of the lots
+48 snapshots (quick: 6) of the bench file's size, each the previous one with 5% of the lots
 changed (``bench.snapshots``), published and drained one after the other into one database.
 Before each download, `consumer archive --keep-last 11 (quick: 2) --to <dir> --prune` and a
 plain VACUUM (what autovacuum does on its own time: freed space becomes reusable), so that
@@ -35,7 +35,7 @@ from bench.snapshots import records, snapshot
 from bench.stack import VENV_BIN, Database, Topics
 
 SNAPSHOTS, KEEP = 48, 12
-QUICK_SNAPSHOTS, QUICK_KEEP = 8, 3
+QUICK_SNAPSHOTS, QUICK_KEEP = 6, 3
 TARGET = 1.5  # bytes a snapshot adds / CSV bytes of its changed rows, once the window is full
 
 
