@@ -34,7 +34,7 @@ from bench.generate import Spec, generate
 from bench.sql_floor import FILES_TOPIC, ROW_TOPIC, messages
 from bench.stack import Stack, create_database, drop_database, load_stack
 from consumer.intake.records import Inbound
-from consumer.prepare.prepare import prepare
+from consumer.prepare.prepare import prepare_records
 from consumer.store.sink import Sink
 from devstack.dsn import dsn_for
 
@@ -120,7 +120,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 t0, c0 = time.perf_counter(), time.process_time()
                 if profiler is not None:
                     profiler.enable()
-                batch = prepare(chunk, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
+                batch = prepare_records(chunk, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
                 if profiler is not None:
                     profiler.disable()
                 t1, c1 = time.perf_counter(), time.process_time()

@@ -26,7 +26,7 @@ import asyncpg
 from bench.stack import Database
 from consumer.config.settings import DEFAULT_BATCH_SIZE
 from consumer.intake.records import Inbound
-from consumer.prepare.prepare import prepare
+from consumer.prepare.prepare import prepare_records
 from consumer.store.sink import Sink
 from feed.contract import FileCompleted, FileEvent, FileStarted, encode_file_event
 from producer.feedfile import FeedFile, inspect_file
@@ -91,7 +91,7 @@ async def run_floor(
             t1 = time.perf_counter()
             if not chunk:
                 break
-            batch = prepare(chunk, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
+            batch = prepare_records(chunk, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
             t2 = time.perf_counter()
             await sink.write(batch)
             t3 = time.perf_counter()

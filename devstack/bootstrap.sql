@@ -43,6 +43,23 @@ CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS citext;
+-- pg_partman (Debian postgresql-NN-partman, installed by devstack/stack.sh and .ci/run) keeps
+-- staging.copart_raw's daily partitions (migration 0022). Not a trusted extension either; where
+-- a server lacks it the consumer's own maintenance does the same work. The owner login creates
+-- and drops the partitions through it (as the owner of the table), so admin may use its schema.
+SELECT 'CREATE SCHEMA IF NOT EXISTS partman'
+WHERE EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_partman')
+\gexec
+SELECT 'CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman'
+WHERE EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_partman')
+\gexec
+SELECT g FROM unnest(ARRAY[
+    'GRANT ALL ON SCHEMA partman TO admin',
+    'GRANT ALL ON ALL TABLES IN SCHEMA partman TO admin',
+    'GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA partman TO admin',
+    'GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA partman TO admin']) AS g
+WHERE EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_partman')
+\gexec
 
 \connect postgres
 SELECT 'CREATE DATABASE vinops OWNER vinops_admin TEMPLATE template1'

@@ -88,8 +88,31 @@ pg_bootstrap() {
         || die "bootstrap failed (see $STATE/bootstrap.log)"
 }
 
+# pg_partman keeps staging.copart_raw's daily partitions (migration 0022): installed from the
+# distribution (Debian postgresql-NN-partman) when missing, as .ci/run does. Without it (no
+# apt, not root, no such package) the stack still starts: the consumer's own maintenance
+# creates and drops the partitions instead (README, "Staging retention").
+pg_partman_install() {
+    local major share
+    major="$("$PG_BIN/postgres" -V | grep -oE '[0-9]+' | head -n 1)"
+    share="/usr/share/postgresql/$major/extension"
+    [[ -f "$share/pg_partman.control" ]] && return 0
+    if ((EUID == 0)) && command -v apt-get >/dev/null; then
+        log "postgres: installing postgresql-$major-partman (apt)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            "postgresql-$major-partman" </dev/null >"$STATE/partman-install.log" 2>&1 \
+            || { apt-get update -q </dev/null >>"$STATE/partman-install.log" 2>&1 \
+                && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+                    "postgresql-$major-partman" </dev/null >>"$STATE/partman-install.log" 2>&1; } \
+            || true
+    fi
+    [[ -f "$share/pg_partman.control" ]] \
+        || log "postgres: pg_partman not available (postgresql-$major-partman): staging partitions kept by the consumer's own maintenance"
+}
+
 pg_up() {
     [[ -n "$PG_BIN" ]] || die "PostgreSQL server binaries not found: install postgresql-15 (apt-get install -y postgresql-15)"
+    pg_partman_install
     id postgres >/dev/null 2>&1 || die "user postgres missing: install postgresql-15 (it creates the user)"
     as_postgres test -x "$STATE" \
         || die "user postgres cannot reach $STATE: make its parent directories world-traversable (chmod o+x)"
@@ -102,6 +125,8 @@ pg_up() {
         # A server an older stack started gets this version's settings (TLS): a reload will do.
         pg_config
         as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" reload >/dev/null
+        # ... and this version's bootstrap (idempotent): e.g. pg_partman in template1.
+        pg_bootstrap
         log "postgres: already running at $PG_HOST:$PG_PORT"
         return 0
     fi

@@ -605,6 +605,72 @@ def postgres_panels() -> list[Json]:
     ]
 
 
+def storage_panels() -> list[Json]:
+    # Every consumer reads the same database: max over processes, never the sum.
+    per_schema = f"max by (schema) (vinops_database_bytes{{{SEL}}})"
+    growth = f"max(sum by (instance) (deriv(vinops_database_bytes{{{SEL}}}[6h]))) * 86400"
+    return [
+        row(108, "Storage", 111),
+        timeseries(
+            30,
+            "Database size per schema",
+            about=(
+                "Bytes of each schema of ours (tables, indexes, TOAST), read by the consumer "
+                "every VINOPS_STORAGE_METRICS_INTERVAL_S (5 minutes). `consumer status "
+                "--storage` breaks it down per table and per day."
+            ),
+            targets=[target("A", per_schema, "{{schema}}")],
+            unit="bytes",
+            pos=grid(0, 112, 12),
+        ),
+        timeseries(
+            31,
+            "Database growth per day",
+            about=(
+                "The slope of the database's bytes over the last 6 hours, as bytes a day; "
+                "VinopsDatabaseGrowingFast fires above the red line "
+                "(VINOPS_DB_GROWTH_ALERT_BYTES_PER_DAY) for an hour."
+            ),
+            targets=[
+                target("A", growth, "growth a day"),
+                target(
+                    "B",
+                    f"max(vinops_database_growth_alert_bytes_per_day{{{SEL}}})",
+                    "alert above",
+                ),
+            ],
+            unit="bytes",
+            pos=grid(12, 112, 12),
+        ),
+        timeseries(
+            32,
+            "Staging maintenance and storage readings",
+            about=(
+                "The consumers' timed upkeep per interval: staging maintenance runs (ok, busy: "
+                "another consumer held the lock, failed: see the log's warning line), storage "
+                "readings, and staging.copart_raw day partitions created ahead or dropped "
+                "past VINOPS_STAGING_RETENTION_DAYS."
+            ),
+            targets=[
+                target(
+                    "A",
+                    "sum by (task, result) (increase(vinops_upkeep_runs_total"
+                    f"{{{SEL}}}[$__rate_interval]))",
+                    "{{task}} {{result}}",
+                ),
+                target(
+                    "B",
+                    "sum by (action) (increase(vinops_staging_partitions_changed_total"
+                    f"{{{SEL}}}[$__rate_interval]))",
+                    "partitions {{action}}",
+                ),
+            ],
+            unit="short",
+            pos=grid(0, 120, 24),
+        ),
+    ]
+
+
 def templating() -> Json:
     instances = 'label_values(up{job="vinops-consumer"}, instance)'
     return {
@@ -701,7 +767,8 @@ def ingest_dashboard() -> Json:
         + process_panels()
         + isolation_panels()
         + latency_panels()
-        + postgres_panels(),
+        + postgres_panels()
+        + storage_panels(),
     }
 
 

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import asyncpg
 
 from consumer.intake.records import Inbound
-from consumer.prepare.prepare import identify, prepare
+from consumer.prepare.prepare import prepare_records
 from consumer.store.sink import Sink
 from producer.messages import Message
-from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC
+from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC, decoded
 
 # What the core holds, without what records when or from where a row was written (ids,
 # created_at/updated_at, the file and row of the version stored: versions that map alike are
@@ -55,7 +55,7 @@ async def ingest(dsn: str, messages: Sequence[Inbound], size: int = 40) -> None:
         sink = Sink(pool, group_id="core-test", consumer_name="test")
         for start in range(0, len(messages), size):
             part = messages[start : start + size]
-            known = await sink.known_contents(identify(part, ROW_TOPIC)[0])
+            known = await sink.known_contents(decoded(part).digests())
             await sink.write(
-                prepare(part, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
+                prepare_records(part, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
             )

@@ -18,6 +18,7 @@ from typing import Any
 from bench.expect import expected
 from bench.generate import Spec, generate
 from bench.procs import spawn, tail
+from bench.scenarios import bare_read
 from bench.scenarios.common import (
     Ctx,
     Result,
@@ -112,6 +113,21 @@ async def _rebuild(ctx: Ctx, db: Database, label: str) -> Result:
     }
 
 
+def _with_rest(bare: Result, s2_rate: float | None) -> Result:
+    """The known-row profile completed: what the drain spent per row beyond reading the
+    records, decoding them and preparing them (the write, the commit and the pipeline)."""
+    profile = dict(bare["known_row_profile"])
+    read_rate = bare["digest"]["rows_per_s"]
+    if s2_rate and read_rate:
+        s2_us, read_us = 1e6 / s2_rate, 1e6 / read_rate
+        profile["snapshot2_us"] = round(s2_us, 2)
+        profile["read_and_digest_us"] = round(read_us, 2)
+        profile["write_commit_and_rest_us"] = round(
+            s2_us - read_us - profile["decode_us"] - profile["prepare_known_us"], 2
+        )
+    return {**bare, "known_row_profile": profile}
+
+
 def _base(ctx: Ctx, dialect: str) -> Path:
     if dialect == "member":
         return ctx.file
@@ -132,6 +148,7 @@ async def run(ctx: Ctx) -> Result:
             s1 = await _publish_and_drain(
                 ctx, db, topics, base, label=f"real-{dialect}-1", published=first_rows
             )
+            s2_start = await bare_read.end_offsets(ctx.stack.bootstrap, topics.rows)
             s2 = await _publish_and_drain(
                 ctx, db, topics, real.path, label=f"real-{dialect}-2",
                 published=first_rows + real.rows,
@@ -140,6 +157,10 @@ async def run(ctx: Ctx) -> Result:
             check_counts(ctx, f"realistic {dialect}", s2, expected([base, real.path]),
                          published=first_rows + real.rows)  # fmt: skip
             rebuilt = await _rebuild(ctx, db, f"real-{dialect}") if dialect == "member" else None
+            bare = (
+                await bare_read.measure(ctx, topics.rows, topics.files, s2_start)
+                if dialect == "member" else None
+            )  # fmt: skip
         # A lot listed twice in the download has two new versions: one update, or two when
         # they fall in different batches. Anything outside that is a wrong count.
         updated = s2.get("updated")
@@ -153,6 +174,7 @@ async def run(ctx: Ctx) -> Result:
                    "changed_lots": real.changed_lots, "changed_rows": real.changed_rows},
             "s2_over_s1": round(s2_rate / s1_rate, 3) if s1_rate and s2_rate else None,
             **({"rebuild": rebuilt} if rebuilt else {}),
+            **({"bare_read": _with_rest(bare, s2_rate)} if bare else {}),
             "growth_s2_over_s1": (
                 round(s2["growth_bytes"] / s1["growth_bytes"], 3)
                 if s1.get("growth_bytes") and "growth_bytes" in s2 else None

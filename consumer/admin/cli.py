@@ -1,4 +1,4 @@
-"""`consumer run | status | export-raw | migrate | dlq | rebuild`: settings from the
+"""`consumer run | status | export-raw | migrate | dlq | rebuild | maintain`: settings from the
 environment, flags override."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import asyncpg
 from consumer.admin.archive_cli import add_archive_parser, run_archive
 from consumer.admin.dlq_cli import add_dlq_parser, run_dlq
 from consumer.admin.export_cli import add_export_parser, run_export
+from consumer.admin.maintain_cli import add_maintain_parser, run_maintain
 from consumer.admin.migrate_cli import add_migrate_parser, run_migrate
 from consumer.admin.rebuild_cli import add_rebuild_parser, run_rebuild
 from consumer.admin.status_cli import add_status_parser, run_status
@@ -85,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     add_migrate_parser(sub)
     add_dlq_parser(sub)
     add_rebuild_parser(sub)
+    add_maintain_parser(sub)
     add_archive_parser(sub)
     return p
 
@@ -146,6 +148,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return asyncio.run(run_dlq(args, environ))
         if args.command == "rebuild":
             return asyncio.run(run_rebuild(args, environ))
+        if args.command == "maintain":
+            return asyncio.run(run_maintain(args, environ))
         if args.command == "archive":
             return asyncio.run(run_archive(args, environ))
         return asyncio.run(run_migrate(args, environ))

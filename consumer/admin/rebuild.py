@@ -25,11 +25,12 @@ import asyncpg
 import orjson
 
 from consumer.admin.export import StoredLayout
+from consumer.intake.batch import Batch
+from consumer.intake.decoder import Decoder
 from consumer.intake.records import Inbound
 from consumer.prepare import mapped
-from consumer.prepare.prepare import finish, identify, take
+from consumer.prepare.prepare import prepare
 from consumer.prepare.prepared import PreparedBatch
-from consumer.prepare.row_builder import BatchBuilder
 from consumer.store.sink import Sink
 from feed.contract import RowMeta
 
@@ -208,10 +209,6 @@ def _messages(
 
 
 def _prepared(messages: list[Inbound]) -> PreparedBatch:
-    """Every content is stored: marked so (None), so that each is mapped and none re-sent.
-    Driven as the checkpoint drives it (``prepare`` would digest every value a second time)."""
-    digests, mismatches = identify(messages, REBUILD_TOPIC)
-    stored: dict[bytes, tuple[int, int, bool] | None] = dict.fromkeys(digests)
-    builder = BatchBuilder(stored, digest_mismatches=mismatches)
-    take(builder, messages, row_topic=REBUILD_TOPIC, files_topic="")
-    return finish(builder, messages)
+    """Every content is stored: marked so (None), so that each is mapped and none re-sent."""
+    batch = Batch.of(Decoder(REBUILD_TOPIC, "").decode_all(messages))
+    return prepare(batch, known=dict.fromkeys(batch.digests()))

@@ -1,4 +1,5 @@
-"""``consumer status [--json] [--watch [--interval S]]``: argparse glue, settings, output.
+"""``consumer status [--json] [--watch [--interval S]] | --storage [--json]``: argparse
+glue, settings, output. ``--storage`` shows where the bytes are instead (storage_view.py).
 
 PostgreSQL (VINOPS_PG_DSN) is required; Kafka (VINOPS_KAFKA_BOOTSTRAP and its security
 settings) is asked when set, for the partitions' ends, lag and the dead-letter topic's size.
@@ -22,11 +23,13 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.live import Live
 
-from consumer.admin import status_report, status_view
+from consumer.admin import status_report, status_view, storage_view
 from consumer.config import pg_connect
 from consumer.config.errors import CannotConnectError
 from consumer.config.settings import read_dsn
 from consumer.observe import status
+from consumer.service.startup import require_migrated_on
+from consumer.store import storage_report
 from feed.contract import DEFAULT_DLQ_TOPIC, DEFAULT_FILES_TOPIC, DEFAULT_ROW_TOPIC
 from feed.kafka_security import KafkaSecurity, LoginRefusedError, check_login
 from feed.settings import load
@@ -47,6 +50,11 @@ def add_status_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--iterations", type=int, default=None, help="with --watch: stop after this many draws"
     )
+    parser.add_argument(
+        "--storage", action="store_true",
+        help="size and rows per schema and table, growth per day, staging partitions, "
+        "files archived or not (PostgreSQL only)",
+    )  # fmt: skip
     parser.add_argument("--group-id", help=f"env VINOPS_GROUP_ID (default {DEFAULT_GROUP})")
     parser.add_argument("--bootstrap-servers", help="env VINOPS_KAFKA_BOOTSTRAP (optional)")
     return parser
@@ -109,15 +117,33 @@ async def _watch(
                 await asyncio.wait_for(stop.wait(), args.interval)
 
 
+async def _storage(dsn: str, args: argparse.Namespace, out: TextIO) -> int:
+    conn = await pg_connect.connect(dsn)
+    try:
+        await require_migrated_on(conn)  # ingest.storage_daily and the partitions: exit 2
+        report = await storage_report.gather(conn)
+    finally:
+        await conn.close()
+    if args.json:
+        print(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode(), file=out)
+    else:
+        Console(file=out, width=max(120, Console(file=out).width)).print(
+            storage_view.render(report, datetime.now(UTC))
+        )
+    return 0
+
+
 async def run_status(
     args: argparse.Namespace, env: Mapping[str, str], out: TextIO | None = None
 ) -> int:
     dsn = read_dsn("status", env)
     if dsn is None:
         return 2
+    out = out or sys.stdout
+    if args.storage:
+        return await _storage(dsn, args, out)
     target = _kafka_target(args, env)
     group_id = args.group_id or env.get("VINOPS_GROUP_ID") or DEFAULT_GROUP
-    out = out or sys.stdout
     conn = await pg_connect.connect(dsn)
     try:
         if args.watch and not args.json:

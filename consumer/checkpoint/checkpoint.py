@@ -18,13 +18,13 @@ from aiokafka.errors import KafkaError
 from consumer.checkpoint.state import State
 from consumer.config import errors
 from consumer.config.retry import Backoff
+from consumer.intake.batch import Batch
 from consumer.intake.offsets import BatchOffsets
-from consumer.intake.records import Inbound
 from consumer.observe import streaks
 from consumer.observe.logs import ctx
-from consumer.prepare.prepare import finish, identify, take
+from consumer.prepare.builder import BatchBuilder
+from consumer.prepare.prepare import finish, take
 from consumer.prepare.prepared import Known, PreparedBatch
-from consumer.prepare.row_builder import BatchBuilder
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,17 @@ class AbandonedError(Exception):
 
 
 class Checkpoint:
+    """Owns the chain of batches in flight: each batch's task waits for its predecessor's,
+    so batches are written strictly in order and offsets only ever move forward."""
+
     def __init__(self, state: State) -> None:
         self._state = state
-        # The batch queued before the one in flight (State.inflight): hand_off waits for it.
+        # The newest batch handed off; awaiting it awaits every batch in flight.
+        self._inflight: asyncio.Task[bool] | None = None
+        # The batch queued before the one in flight: hand_off waits for it.
         self._older: asyncio.Task[bool] | None = None
 
-    async def hand_off(self, messages: list[Inbound]) -> None:
+    async def hand_off(self, batch: Batch) -> None:
         """Queue this batch behind the one in flight; returns once the batch before that one
         has committed, so at most two are outstanding while the next one is fetched.
 
@@ -52,10 +57,9 @@ class Checkpoint:
         being prepared and one being written all progress at once. Writes stay strictly in
         order: each batch's flush waits for its predecessor's, and is given up with it.
         """
-        state = self._state
-        prepared = asyncio.ensure_future(self._prepare(messages))
-        previous, older = state.inflight, self._older
-        state.inflight = asyncio.create_task(self._flush_after(previous, messages, prepared))
+        prepared = asyncio.ensure_future(self._prepare(batch))
+        previous, older = self._inflight, self._older
+        self._inflight = asyncio.create_task(self._flush_after(previous, batch, prepared))
         self._older = previous
         if older is None:
             return
@@ -63,7 +67,7 @@ class Checkpoint:
             await self._await(older)
         except Exception:
             # The batches queued behind it fail with it: nothing is left for the drain.
-            queued, state.inflight, self._older = state.inflight, None, None
+            queued, self._inflight, self._older = self._inflight, None, None
             if queued is not None:
                 queued.cancel()
             raise
@@ -73,14 +77,14 @@ class Checkpoint:
         one was given up, and so everything fetched after it must not be written either.
         Shielded: a waiter cancelled meanwhile (a forced stop cutting the fetch loop) leaves
         the batches in flight for the drain, which says what became of them."""
-        task = self._state.inflight
+        task = self._inflight
         if task is None:
             return True
         try:
             return await self._await(task)
         finally:
-            if task.done() and self._state.inflight is task:
-                self._state.inflight = self._older = None
+            if task.done() and self._inflight is task:
+                self._inflight = self._older = None
 
     async def _await(self, task: asyncio.Task[bool]) -> bool:
         return await asyncio.shield(task)
@@ -88,22 +92,22 @@ class Checkpoint:
     async def abandon_inflight(self, timeout_s: float) -> None:
         """A forced stop: the batches in flight are cancelled (their transactions roll back
         and the next start re-reads them from the database offsets)."""
-        task, self._state.inflight, self._older = self._state.inflight, None, None
+        task, self._inflight, self._older = self._inflight, None, None
         if task is not None and not task.done():
             task.cancel()  # cancels the predecessor it is waiting on, and so on down
             await asyncio.wait({task}, timeout=timeout_s)
 
     def idle(self) -> bool:
-        inflight = self._state.inflight
+        inflight = self._inflight
         return inflight is None or inflight.done()
 
     async def drain(self) -> None:
         """Shutdown: the batches in flight, then what was fetched since, each committed."""
         if await self.await_inflight() and len(self._state.batcher):
             with contextlib.suppress(AbandonedError):
-                await self.flush(self._state.batcher.take())
+                await self.flush(Batch.of(self._state.batcher.take()))
 
-    async def _prepare(self, messages: list[Inbound]) -> PreparedBatch:
+    async def _prepare(self, batch: Batch) -> PreparedBatch:
         """prepare(), told which contents are already applied (those rows are only
         referenced). A failed look-up skips nothing; the batch says so (``looked_up``) and
         ``flush`` prepares it again before writing it, so no stored body is sent twice.
@@ -114,7 +118,7 @@ class Checkpoint:
         then waited for the GIL (up to a switch interval) while prepare() held it.
         """
         s = self._state.settings
-        digests, mismatches = identify(messages, s.topic)
+        digests = batch.digests()
         known: Known = {}
         looked_up = True
         if digests and self._state.sink is not None and s.skip_known:
@@ -123,16 +127,16 @@ class Checkpoint:
             except errors.IngestError as exc:
                 looked_up = False
                 log.info("known-content look-up failed", extra=ctx(error=str(exc)[:200]))
-        builder = BatchBuilder(known, s.max_row_bytes, digest_mismatches=mismatches)
+        builder = BatchBuilder(known, s.max_row_bytes)
         builder.looked_up = looked_up
+        messages = batch.messages
         for start in range(0, len(messages), _PREPARE_SLICE):
-            take(builder, messages[start : start + _PREPARE_SLICE], row_topic=s.topic,
-                 files_topic=s.files_topic)  # fmt: skip
+            take(builder, messages[start : start + _PREPARE_SLICE])
             await asyncio.sleep(0)
-        return finish(builder, messages)
+        return finish(builder, batch)
 
     async def _flush_after(
-        self, previous: asyncio.Task[bool] | None, messages: list[Inbound],
+        self, previous: asyncio.Task[bool] | None, batch: Batch,
         prepared: asyncio.Future[PreparedBatch],
     ) -> bool:  # fmt: skip
         """True once committed; False when given up, or when the batch before it was (its
@@ -141,15 +145,16 @@ class Checkpoint:
             prepared.cancel()
             return False
         try:
-            await self.flush(messages, await prepared)
+            await self.flush(batch, await prepared)
         except AbandonedError:
             return False
         return True
 
-    async def flush(self, messages: list[Inbound], prepared: PreparedBatch | None = None) -> None:
+    async def flush(self, batch: Batch, prepared: PreparedBatch | None = None) -> None:
         """Commit a batch, retrying transient failures; raises AbandonedError if given up."""
-        if not messages:
+        if not batch:
             return
+        messages = batch.messages
         state = self._state
         backoff = Backoff(state.settings.retry_base_s, state.settings.retry_cap_s)
         paused = False
@@ -163,10 +168,10 @@ class Checkpoint:
                         # Prepared without a look-up (it failed, or the drain's own batch):
                         # ask now, as the write needs the database too, rather than re-send
                         # every stored body and re-apply every applied row.
-                        prepared = await self._prepare(messages)
+                        prepared = await self._prepare(batch)
                         if not prepared.looked_up:
                             raise errors.TransientError("known-content look-up failed")
-                    offsets = await state.require_writer().write(messages, sent, prepared)
+                    offsets = await state.require_writer().write(batch, sent, prepared)
                 except (errors.TransientError, KafkaError, OSError) as exc:
                     if isinstance(exc, errors.ContentsPrunedError):
                         prepared = None  # its look-up is stale: ask again
@@ -203,12 +208,12 @@ class Checkpoint:
                 with contextlib.suppress(Exception):
                     state.consumer.resume(*state.consumer.assignment())
 
-    async def flush_once(self, messages: list[Inbound]) -> None:
+    async def flush_once(self, batch: Batch) -> None:
         """One attempt, no retries: a revoke must not hold the group."""
         started = time.monotonic()
-        offsets = await self._state.require_writer().write(messages, set())
+        offsets = await self._state.require_writer().write(batch, set())
         self._state.metrics.batch_duration.observe(time.monotonic() - started)
-        self._state.metrics.batch_rows.observe(len(messages))
+        self._state.metrics.batch_rows.observe(len(batch))
         await self.kafka_commit(offsets)
 
     async def _pause_for(self, seconds: float) -> None:

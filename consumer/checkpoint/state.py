@@ -2,7 +2,7 @@
 filled and the one being written, and the flags that stop, pause or abandon work.
 
 One object, created by the service and handed to the checkpoint, rebalance and health parts;
-each field says who sets it.
+data only (the checkpoint owns the batches in flight); each field says who sets it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 from consumer.config.settings import Settings
 from consumer.intake.batcher import Batcher
+from consumer.intake.messages import Message
 from consumer.intake.positions import Positions
-from consumer.intake.records import Inbound
 from consumer.observe.metrics import Metrics
 from consumer.store.sink import Sink
 from consumer.store.writer import BatchWriter
@@ -25,7 +25,7 @@ from consumer.store.writer import BatchWriter
 class State:
     settings: Settings
     metrics: Metrics
-    batcher: Batcher[Inbound]
+    batcher: Batcher[Message]
     # Set by a stop signal, a failed assignment or --exit-when-idle: the main loop ends.
     should_exit: asyncio.Event = field(default_factory=asyncio.Event)
     # One writer at a time: the main loop or a rebalance callback.
@@ -35,10 +35,6 @@ class State:
     consumer: Any = None  # AIOKafkaConsumer, set by start()
     sink: Sink | None = None  # set by start()
     writer: BatchWriter | None = None  # set by start()
-    # The newest batch handed to the checkpoint: its task waits for its predecessor's, so
-    # batches are written strictly in order and offsets only ever move forward; awaiting
-    # it awaits every batch in flight (checkpoint.py).
-    inflight: asyncio.Task[bool] | None = None
     exit_deadline: float | None = None  # drain until then once a stop is requested
     abandon: bool = False  # a revoke: a batch stuck in retries gives up
     joined: bool = False  # partitions assigned and positioned (rebalance.py)

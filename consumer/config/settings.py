@@ -34,7 +34,7 @@ from feed.settings import (
     secret,
 )
 
-__all__ = ["Database", "Settings", "SettingsError", "mask_dsn", "read_dsn"]
+__all__ = ["Database", "Settings", "SettingsError", "Storage", "mask_dsn", "read_dsn"]
 
 # Measured on the 2-core machine (BENCHMARKS.md, "Batch size"): under a backlog 5,000-row
 # batches ingest ~10% faster end to end than 1,000-row ones; a 250 ms age limit halves the
@@ -79,6 +79,48 @@ def read_dsn(command: str, environ: Mapping[str, str]) -> str | None:
 def _positive(name: str, value: float | None) -> None:
     if value is not None and value <= 0:
         raise SettingsError(f"{name} must be > 0, got {value}")
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """The storage lifecycle: staging's rolling window (consumer/store/maintenance.py) and the
+    database size gauge (consumer/service/upkeep.py). ``consumer maintain`` loads it alone."""
+
+    # Staging rows are kept this many days (whole days dropped, never rows deleted).
+    staging_retention_days: int = field(
+        default=30, metadata=env("VINOPS_STAGING_RETENTION_DAYS", int)
+    )
+    # Seconds between two maintenance runs of the service (the first one at start).
+    maintenance_interval_s: float = field(
+        default=3600.0, metadata=env("VINOPS_MAINTENANCE_INTERVAL_S", float)
+    )
+    # Seconds between two readings of the database's size per schema (the gauge, the daily
+    # sample behind `consumer status --storage`'s growth per day).
+    storage_metrics_interval_s: float = field(
+        default=300.0, metadata=env("VINOPS_STORAGE_METRICS_INTERVAL_S", float)
+    )
+    # The alert VinopsDatabaseGrowingFast fires above this many bytes a day (exported as a
+    # gauge, so the rule needs no edit when it changes).
+    growth_alert_bytes_per_day: int = field(
+        default=10 * 1024**3, metadata=env("VINOPS_DB_GROWTH_ALERT_BYTES_PER_DAY", int)
+    )
+
+    def __post_init__(self) -> None:
+        if self.staging_retention_days < 1:
+            raise SettingsError(
+                f"VINOPS_STAGING_RETENTION_DAYS must be >= 1, got {self.staging_retention_days}"
+            )
+        if self.growth_alert_bytes_per_day < 1:
+            raise SettingsError(
+                "VINOPS_DB_GROWTH_ALERT_BYTES_PER_DAY must be >= 1, "
+                f"got {self.growth_alert_bytes_per_day}"
+            )
+        for name, value in (
+            ("VINOPS_MAINTENANCE_INTERVAL_S", self.maintenance_interval_s),
+            ("VINOPS_STORAGE_METRICS_INTERVAL_S", self.storage_metrics_interval_s),
+        ):
+            if not value > 0:  # also refuses NaN
+                raise SettingsError(f"{name} must be > 0, got {value}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +180,7 @@ class Settings:
     kafka_security: KafkaSecurity = field(
         default_factory=KafkaSecurity, metadata=nested(KafkaSecurity)
     )
+    storage: Storage = field(default_factory=Storage, metadata=nested(Storage))
 
     def __post_init__(self) -> None:
         if not self.kafka_bootstrap:

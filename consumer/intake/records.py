@@ -1,4 +1,5 @@
-"""One fetched Kafka record, decoupled from aiokafka's type so the data path stays pure."""
+"""One fetched Kafka record, decoupled from aiokafka's type: the original bytes, which the
+raw layer and dead letters keep as they came. ``decoder`` makes the typed message of it."""
 
 from __future__ import annotations
 
@@ -17,11 +18,6 @@ class Inbound:
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
     timestamp_ms: int  # producer CreateTime: publish-to-commit latency and event lag
-    # Set once by prepare.identify, from the value itself (a header is only compared): the
-    # content digest, and the observation cells cut from the value (None: nothing cut).
-    # digest stays None when the producer's header disagreed: such a row takes the full path.
-    digest: bytes | None = None
-    observed: tuple[str, ...] | None = None
 
 
 def to_inbound(record: Any) -> Inbound:
@@ -39,3 +35,7 @@ def to_inbound(record: Any) -> Inbound:
         record.topic, record.partition, record.offset, record.key, record.value, headers,
         int(record.timestamp),
     )  # fmt: skip
+
+
+def position_of(record: Inbound) -> tuple[str, int, int]:
+    return record.topic, record.partition, record.offset

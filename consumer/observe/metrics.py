@@ -22,6 +22,10 @@ PARSE_REASONS = (
 )  # fmt: skip
 # A dead letter not sent as it was: cut to fit the topic, or refused and kept in the DB only.
 INCOMPLETE_DELIVERIES = ("truncated", "unsent")
+UPKEEP_RESULTS = (
+    ("maintenance", "ok"), ("maintenance", "busy"), ("maintenance", "failed"),
+    ("storage", "ok"), ("storage", "failed"),
+)  # fmt: skip
 CONFLICT_KINDS = ("transliterated", "invalid", "masked", "spelling_differs", "lot_vin_changed")
 
 _BATCH_SECONDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -30,7 +34,7 @@ _LATENCY = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
 class Outcome(Protocol):
-    """What one committed batch counted (``consumer.store.sink.BatchOutcome``)."""
+    """What one committed batch counted (``consumer.store.params.BatchOutcome``)."""
 
     @property
     def rows(self) -> Mapping[str, int]: ...
@@ -134,7 +138,33 @@ class Metrics:
             "vinops_publish_to_commit_seconds", "DB commit time minus Kafka timestamp per message",
             buckets=_LATENCY, registry=registry,
         )  # fmt: skip
+        # Storage lifecycle (consumer/service/upkeep.py): every process reports the same
+        # database, so dashboards and the alert take the max over processes, never the sum.
+        self.database_bytes = gauge(
+            "vinops_database_bytes",
+            "Bytes per schema of ours (tables, indexes, TOAST), read on a slow timer",
+            "schema",
+        )
+        self.growth_alert_bytes_per_day = gauge(
+            "vinops_database_growth_alert_bytes_per_day",
+            "VinopsDatabaseGrowingFast fires above this many bytes a day"
+            " (VINOPS_DB_GROWTH_ALERT_BYTES_PER_DAY)",
+        )
+        self.upkeep_runs = counter(
+            "vinops_upkeep_runs",
+            "Timed upkeep runs by task (staging maintenance, storage reading) and result"
+            " (busy: another process held the maintenance lock)",
+            "task", "result",
+        )  # fmt: skip
+        self.staging_partitions = counter(
+            "vinops_staging_partitions_changed",
+            "staging.copart_raw day partitions created ahead or dropped past the retention",
+            "action",
+        )
+        for task, result in UPKEEP_RESULTS:
+            self.upkeep_runs.labels(task, result)
         for counted, values in (
+            (self.staging_partitions, ("created", "dropped")),
             (self.ingested_rows, OUTCOMES),
             (self.etl_runs, RUN_STATUSES),
             (self.lots_removed, ("removed", "returned")),

@@ -1,101 +1,63 @@
-"""Decode, map and dedupe one batch of Kafka records (pure, no I/O).
+"""Prepare one batch of typed messages (pure, no I/O): the rows, references, rejections and
+file facts the sink writes, and the newest version of each key.
 
-Every row message with usable headers becomes exactly one ``RawRow`` (the raw layer is lossless,
-malformed and undecodable rows included). For the core upserts only the newest version per
-key survives: Postgres refuses to update one row twice in one INSERT ... ON CONFLICT.
+Every row message of a file becomes exactly one reference (the raw layer is lossless,
+malformed and refused rows included). For the core upserts only the newest version per key
+survives: Postgres refuses to update one row twice in one INSERT ... ON CONFLICT.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
-from consumer.intake.offsets import BatchOffsets
+from consumer.intake.batch import Batch
+from consumer.intake.decoder import Decoder
+from consumer.intake.messages import Message
 from consumer.intake.records import Inbound
-from consumer.prepare.prepared import Known, PreparedBatch
-from consumer.prepare.row_builder import BatchBuilder
+from consumer.prepare.builder import BatchBuilder
+from consumer.prepare.prepared import Contents, Known, PreparedBatch
 from consumer.prepare.winners import winners_of
-from feed.contract import (
-    DEFAULT_MAX_ROW_BYTES,
-    H_DIALECT,
-    H_KIND,
-    ROW_HEADERS,
-    ContractError,
-    header_digest,
-    header_map,
-    row_digest,
-)
-
-DIALECT_AT, KIND_AT = ROW_HEADERS.index(H_DIALECT), ROW_HEADERS.index(H_KIND)
-
-
-def identify(messages: Sequence[Inbound], row_topic: str) -> tuple[list[bytes], int]:
-    """Each row message's content digest, computed from its value (``feed.contract.row_digest``)
-    and set on the message with the observation cells cut from it. Returns the digests to
-    look up and how many messages announced another digest in their header.
-
-    The header is a hint and only compared: a row that disagrees keeps ``digest`` None, so it
-    cannot be skipped on the fast path; the full path computes its digest again.
-    """
-    digests: list[bytes] = []
-    mismatches = 0
-    for message in messages:
-        value = message.value
-        if message.topic != row_topic or value is None:
-            continue
-        h = message.headers
-        if len(h) == len(ROW_HEADERS) and h[DIALECT_AT][0] == H_DIALECT and h[KIND_AT][0] == H_KIND:
-            dialect, kind = h[DIALECT_AT][1], h[KIND_AT][1]
-        else:
-            found = header_map(h)
-            dialect, kind = found.get(H_DIALECT, b""), found.get(H_KIND, b"row")
-        # A malformed row's value is its own content: nothing is cut from it.
-        cells_of = dialect.decode("utf-8", "replace") if kind == b"row" else ""
-        digest, observed = row_digest(value, cells_of)
-        digests.append(digest)
-        announced = header_digest(h)
-        if announced is not None and announced != digest:
-            mismatches += 1
-            message.digest, message.observed = None, None
-            continue
-        message.digest, message.observed = digest, observed
-    return digests, mismatches
+from feed.contract import DEFAULT_MAX_ROW_BYTES
 
 
 def prepare(
-    messages: Sequence[Inbound], *, row_topic: str, files_topic: str, known: Known | None = None,
+    batch: Batch, *, known: Known | None = None, contents: Contents | None = None,
     max_row_bytes: int = DEFAULT_MAX_ROW_BYTES,
 ) -> PreparedBatch:  # fmt: skip
-    """``known``: contents already applied; their rows are referenced without being decoded."""
-    _, mismatches = identify(messages, row_topic)
-    builder = BatchBuilder(known, max_row_bytes, digest_mismatches=mismatches)
-    take(builder, messages, row_topic=row_topic, files_topic=files_topic)
-    return finish(builder, messages)
+    """``known``: contents already stored (applied ones are only referenced); ``contents``:
+    what an earlier pass decoded and mapped (a bisected half reuses it)."""
+    builder = BatchBuilder(known, max_row_bytes, contents=contents)
+    take(builder, batch.messages)
+    return finish(builder, batch)
 
 
-def take(builder: BatchBuilder, messages: Sequence[Inbound], *, row_topic: str,
-         files_topic: str) -> None:  # fmt: skip
+def prepare_records(
+    records: Iterable[Inbound], *, row_topic: str, files_topic: str, known: Known | None = None,
+    max_row_bytes: int = DEFAULT_MAX_ROW_BYTES,
+) -> PreparedBatch:  # fmt: skip
+    """Records decoded by a fresh ``Decoder``, then prepared: for tools and tests."""
+    decoder = Decoder(row_topic, files_topic)
+    batch = Batch.of([decoder.decode(r) for r in records])
+    return prepare(batch, known=known, max_row_bytes=max_row_bytes)
+
+
+def take(builder: BatchBuilder, messages: Iterable[Message]) -> None:
     """Add ``messages`` to the batch: ``prepare`` in parts, for a caller that yields between."""
+    add = builder.take
     for message in messages:
-        if message.topic == files_topic:
-            builder.file_event(message)
-        elif message.topic == row_topic:
-            builder.row(message)
-        else:
-            builder.reject(message, "bad_value", ContractError(f"unexpected {message.topic!r}"))
+        add(message)
 
 
-def finish(builder: BatchBuilder, messages: Sequence[Inbound]) -> PreparedBatch:
-    """The batch ``builder`` holds once every one of ``messages`` was taken."""
+def finish(builder: BatchBuilder, batch: Batch) -> PreparedBatch:
+    """The batch ``builder`` holds once every message of ``batch`` was taken."""
     rows = tuple(builder.rows)
     winners, deduped = winners_of(rows)
     mapped = [r.mapped for r in rows if r.mapped is not None]
     return PreparedBatch(
-        messages=tuple(messages),
-        offsets=BatchOffsets.of(messages),
-        dead_letters=tuple(builder.dead),
+        batch=batch,
         rows=rows,
         references=tuple(builder.references),
-        parse_errors=tuple(builder.parse_errors),
+        rejections=tuple(builder.rejections),
         files=tuple(builder.files.values()),
         winners=winners,
         deduped_stale=deduped,
@@ -104,5 +66,6 @@ def finish(builder: BatchBuilder, messages: Sequence[Inbound]) -> PreparedBatch:
         unchanged=builder.known.unchanged,
         digest_mismatches=builder.digest_mismatches,
         known=builder.known.found,
+        contents=builder.contents,
         looked_up=builder.looked_up,
     )

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from consumer.intake.batch import Batch
 from consumer.intake.offsets import BatchOffsets
 from consumer.intake.records import Inbound
 from consumer.prepare.mapped import MappedRow
@@ -27,25 +28,44 @@ LayoutKey = tuple[tuple[str, ...], tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
-class DeadLetter:
-    message: Inbound
-    reason: str
-    error_class: str
-    error: str
+class NewContent:
+    """A content this batch decoded: mapped with its stored form, or refused by the mapping."""
+
+    mapped: MappedRow | None
+    body: str  # raw.contents.body as the row's value gives it
+    layout: LayoutKey | None
+    digest: bytes  # may differ from the row's: a value kept whole is its own content
+    cut: bool  # observation cells were cut from the value
+    problem: tuple[str, str] | None = None  # (reason, error) when the mapping refused it
+
+
+# (dialect, digest) -> what decoding and mapping made of the content
+Contents = Mapping[tuple[str, bytes], NewContent]
 
 
 @dataclass(frozen=True, slots=True)
-class ParseErrorRecord:
-    dedup_key: str  # '{file_id}:{row_no}' when known, else '{topic}:{partition}:{offset}'
-    file_id: uuid.UUID | None
+class Rejection:
+    """A message refused, once: its audit.parse_errors row and its dead letter are both read
+    from this record."""
+
+    record: Inbound
+    reason: str  # audit.parse_errors.reason
+    error: str  # one line
+    error_class: str  # the dead letter's vinops-error-class
+    letter_reason: str  # the dead letter's vinops-reason (malformed_row, oversized, ...)
+    file_id: uuid.UUID | None  # its place in a file, when its headers can be trusted
     row_no: int | None
-    lot_external_id: str | None
-    reason: str
-    message: str
-    raw: str | None
-    message_ref: Inbound
+    raw: str | None  # the text audit.parse_errors keeps
     # A rejected row message of a known file still counts towards its run's progress.
     counts_as_row: bool = False
+
+    @property
+    def dedup_key(self) -> str:
+        """'{file_id}:{row_no}' when its place is known, else '{topic}:{partition}:{offset}'."""
+        if self.file_id is not None and self.row_no is not None:
+            return f"{self.file_id}:{self.row_no}"
+        r = self.record
+        return f"{r.topic}:{r.partition}:{r.offset}"
 
 
 class Reference(NamedTuple):
@@ -76,7 +96,7 @@ class RawRow:
     refused it before) or repeats a content earlier in this batch.
     """
 
-    message: Inbound
+    record: Inbound
     meta: RowMeta
     body: str | None  # raw.contents.body: JSON array of values (with layout) or the JSON value
     kind: str  # 'row' | 'malformed'
@@ -120,12 +140,10 @@ class Winners:
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    messages: tuple[Inbound, ...]
-    offsets: BatchOffsets
-    dead_letters: tuple[DeadLetter, ...] = ()
+    batch: Batch
     rows: tuple[RawRow, ...] = ()
     references: tuple[Reference, ...] = ()  # one per row message of a file, rows included
-    parse_errors: tuple[ParseErrorRecord, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
     files: tuple[FileInfo, ...] = ()
     winners: Winners = field(default_factory=Winners)
     deduped_stale: int = 0  # lot versions dropped because a newer one is in the batch
@@ -136,19 +154,25 @@ class PreparedBatch:
     # The contents the look-up found stored: a bisected half is prepared with them, so it
     # neither re-applies what was applied nor re-sends bodies the raw layer holds.
     known: Known = field(default_factory=dict)
+    # What this batch decoded and mapped, by (dialect, digest): a bisected half reuses it.
+    contents: Contents = field(default_factory=dict)
     # False when the look-up failed: the batch would re-send stored bodies and re-apply applied
     # rows, so the checkpoint prepares it again (with a look-up) before writing it.
     looked_up: bool = True
 
     @property
+    def offsets(self) -> BatchOffsets:
+        return self.batch.offsets
+
+    @property
     def newest_timestamp_ms(self) -> int | None:
-        return max((m.timestamp_ms for m in self.messages), default=None)
+        return self.batch.newest_timestamp_ms
 
 
 def reference_of(row: RawRow) -> Reference:
     return Reference(
         row.meta.file_id, row.meta.row_no, row.kind, row.lot_external_id, row.digest,
-        row.parse_error, row.message.partition, row.message.offset,
+        row.parse_error, row.record.partition, row.record.offset,
         per_row_cells(row.observed, row.meta.row_no),
     )  # fmt: skip
 

@@ -1,5 +1,5 @@
 """Fetch: records from Kafka, accepted in offset order per partition from where this process
-positioned it (positions.py), as ``Inbound`` messages for the batcher."""
+positioned it (positions.py), and decoded once into typed messages for the batcher."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from aiokafka.errors import KafkaError
 
 from consumer.checkpoint.state import State, partition_name
 from consumer.config.retry import Backoff
-from consumer.intake.records import Inbound, to_inbound
+from consumer.intake.decoder import Decoder
+from consumer.intake.messages import Message
 from consumer.observe import streaks
 from consumer.observe.logs import ctx
 
@@ -24,6 +25,9 @@ class Fetch:
         self._state = state
         self._backoff = Backoff(state.settings.retry_base_s, state.settings.retry_cap_s)
         self._failing = streaks.Streak(log, "fetch")
+        s = state.settings
+        # One decoder for the process: its per-file templates outlive a batch.
+        self.decoder = Decoder(s.topic, s.files_topic)
 
     async def fetch(self, timeout_s: float, max_records: int) -> Mapping[Any, Sequence[Any]]:
         """What getmany returns; {} after a failed fetch (aiokafka retries inside, so one
@@ -40,7 +44,7 @@ class Fetch:
         self._backoff.reset()
         return fetched  # type: ignore[no-any-return]
 
-    def accept(self, fetched: Mapping[Any, Sequence[Any]]) -> list[Inbound]:
+    def accept(self, fetched: Mapping[Any, Sequence[Any]]) -> list[Message]:
         """Fetched records to write: each partition in order from its expected offset.
         Called under the state's lock (a rebalance resets the positions)."""
         state = self._state
@@ -53,4 +57,4 @@ class Fetch:
                 extra=ctx(partition=partition_name(gap.partition), expected=gap.expected,
                           found=gap.found),
             )  # fmt: skip
-        return [to_inbound(r) for r in verdict.records]
+        return self.decoder.decode_fetched(verdict.records)

@@ -19,6 +19,7 @@ from consumer.checkpoint.checkpoint import Checkpoint
 from consumer.checkpoint.state import State, partition_name, partition_names
 from consumer.config import errors
 from consumer.config.retry import Backoff
+from consumer.intake.batch import Batch
 from consumer.observe.logs import ctx
 
 log = logging.getLogger(__name__)
@@ -45,15 +46,15 @@ class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
                 log.warning("in-flight batch failed on revoke", extra=ctx(error=repr(exc)[:200]))
                 committed = False
             state.abandon = False
-            messages = state.batcher.take()
+            batch = Batch.of(state.batcher.take())
             # After a batch given up, what was fetched later must not move the offsets past it.
-            if messages and committed and not state.past_deadline():
+            if batch and committed and not state.past_deadline():
                 try:
-                    await self._checkpoint.flush_once(messages)
+                    await self._checkpoint.flush_once(batch)
                 except Exception as exc:  # noqa: BLE001 - the next owner re-reads from DB offsets
                     log.warning(
                         "flush on revoke failed: batch dropped",
-                        extra=ctx(messages=len(messages), error=repr(exc)[:200]),
+                        extra=ctx(messages=len(batch), error=repr(exc)[:200]),
                     )
         log.info("partitions revoked", extra=ctx(partitions=partition_names(revoked)))
 

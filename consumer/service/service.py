@@ -1,6 +1,7 @@
-"""`consumer run`: the service's lifecycle. The data flow is five modules:
-fetch (fetch.py) -> batch (batcher.py) -> prepare (prepare.py) -> sink (sink.py) ->
-checkpoint (checkpoint.py); rebalance.py positions partitions, health.py answers /readyz.
+"""`consumer run`: the service's lifecycle. The data flow, stage by stage:
+fetch and decode (service/fetch.py, intake/decoder.py) -> batch (intake/batcher.py) ->
+checkpoint (checkpoint/): prepare (prepare/) -> write (store/writer.py, store/sink.py) ->
+commit; rebalance.py positions partitions, health.py answers /readyz.
 
 Exactly-once in effect: each batch's rows and its next offsets commit in ONE PostgreSQL
 transaction; on assignment partitions seek to the DB offsets. Kafka commits follow only so
@@ -31,6 +32,7 @@ from consumer.checkpoint.state import State
 from consumer.config.errors import CannotConnectError
 from consumer.config.membership import GroupConsumer
 from consumer.config.settings import Settings
+from consumer.intake.batch import Batch
 from consumer.intake.batcher import Batcher
 from consumer.observe.http import HttpServer
 from consumer.observe.logs import ctx
@@ -47,6 +49,7 @@ from consumer.service.startup import (
     start_dlq,
 )
 from consumer.service.topic_limits import fetch_sizes, max_message_bytes
+from consumer.service.upkeep import Upkeep
 from consumer.store import gc_policy
 from consumer.store.dlq import DeadLetterSender, ensure_topic
 from consumer.store.sink import Sink
@@ -129,8 +132,7 @@ class Service:
         )  # fmt: skip
         self._dlq = dlq = await ready("Kafka (dead-letter producer)", lambda: start_dlq(s, limits))
         state.writer = BatchWriter(
-            state.sink, dlq, self.metrics, row_topic=s.topic, files_topic=s.files_topic,
-            max_row_bytes=s.max_row_bytes,
+            state.sink, dlq, self.metrics, max_row_bytes=s.max_row_bytes,
         )  # fmt: skip
         state.consumer = consumer = GroupConsumer(
             bootstrap_servers=s.kafka_bootstrap,
@@ -163,6 +165,7 @@ class Service:
         self._tasks += [
             asyncio.create_task(self.health.housekeeping(pool), name="housekeeping"),
             asyncio.create_task(self.health.watch_lag(writing), name="lag"),
+            *Upkeep(pool, s.storage, self.metrics).tasks(),
         ]
 
     def request_exit(self) -> None:
@@ -295,4 +298,4 @@ class Service:
                     state.last_record_at = time.monotonic()
                 batcher.add(records, time.monotonic())
                 if batcher.due(time.monotonic()):
-                    await self.checkpoint.hand_off(batcher.take())
+                    await self.checkpoint.hand_off(Batch.of(batcher.take()))

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import asyncpg
 from aiokafka.errors import KafkaError
+from asyncpg.pool import PoolConnectionProxy
 
 from consumer.config import errors
 from consumer.config.retry import Backoff
@@ -143,13 +144,18 @@ async def start_dlq(settings: Settings, limits: Mapping[str, int]) -> DeadLetter
 
 async def require_migrated(pool: asyncpg.Pool) -> None:
     """Refuse to start on a database that lacks migrations this code needs."""
+    async with pool.acquire() as conn:
+        await require_migrated_on(conn)
+
+
+async def require_migrated_on(conn: asyncpg.Connection | PoolConnectionProxy) -> None:
+    """``require_migrated`` on one connection (a one-shot command's)."""
     try:
         registry = migrate.load_registry(migrate.default_migrations_dir())
     except migrate.MigrateError:
         return  # installed without migrations/: the migrate job owns the schema
     try:
-        async with pool.acquire() as conn:
-            missing = await migrate.unapplied(conn, registry)
+        missing = await migrate.unapplied(conn, registry)
     except asyncpg.InsufficientPrivilegeError:
         log.warning("cannot read ingest.schema_migrations: schema version not checked")
         return

@@ -27,9 +27,9 @@ from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from consumer.config import errors
-from consumer.intake.records import Inbound
+from consumer.intake.records import position_of
 from consumer.observe.logs import ctx
-from consumer.prepare.prepared import DeadLetter, PreparedBatch
+from consumer.prepare.prepared import PreparedBatch, Rejection
 from feed.kafka_security import KafkaSecurity
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ _BATCH_BYTES = 16 * 1024  # aiokafka's default max_batch_size
 
 Position = tuple[str, int, int]  # (topic, partition, offset) of the refused message
 Header = tuple[str, bytes]
-Record = tuple[DeadLetter, bytes | None, list[Header]]  # a letter as sent: value, headers
+Record = tuple[Rejection, bytes | None, list[Header]]  # a letter as sent: value, headers
 
 
 class Delivery(enum.Enum):
@@ -71,29 +71,25 @@ class Stored:
 
 def stored_of(batch: PreparedBatch) -> dict[Position, Stored]:
     """Where this batch's transaction keeps each dead-lettered message in full."""
-    raw = {position_of(r.message): f"{r.meta.file_id}:{r.meta.row_no}" for r in batch.rows}
+    raw = {position_of(r.record): f"{r.meta.file_id}:{r.meta.row_no}" for r in batch.rows}
     out: dict[Position, Stored] = {}
-    for p in batch.parse_errors:
-        at = position_of(p.message_ref)
+    for p in batch.rejections:
+        at = position_of(p.record)
         out[at] = Stored(parse_error_key=p.dedup_key, raw_row=raw.get(at))
     return out
 
 
-def position_of(message: Inbound) -> Position:
-    return (message.topic, message.partition, message.offset)
+def position(letter: Rejection) -> Position:
+    return position_of(letter.record)
 
 
-def position(letter: DeadLetter) -> Position:
-    return position_of(letter.message)
-
-
-def dead_letter_headers(letter: DeadLetter, consumer_name: str) -> list[Header]:
-    msg = letter.message
+def dead_letter_headers(letter: Rejection, consumer_name: str) -> list[Header]:
+    msg = letter.record
     return [
         *msg.headers,
         ("vinops-error-class", letter.error_class.encode()),
         ("vinops-error", letter.error[:_MAX_ERROR_CHARS].encode("utf-8", "replace")),
-        ("vinops-reason", letter.reason.encode()),
+        ("vinops-reason", letter.letter_reason.encode()),
         ("vinops-consumer", consumer_name.encode()),
         ("vinops-source-topic", msg.topic.encode()),
         ("vinops-source-partition", str(msg.partition).encode()),
@@ -108,10 +104,10 @@ def record_size(key: bytes | None, value: bytes | None, headers: list[Header]) -
 
 
 def cut_letter(
-    letter: DeadLetter, headers: list[Header], stored: Stored, limit: int
+    letter: Rejection, headers: list[Header], stored: Stored, limit: int
 ) -> tuple[bytes, list[Header]] | None:
     """The value cut to fit ``limit`` and the headers that say so; None if nothing fits."""
-    value = letter.message.value or b""
+    value = letter.record.value or b""
     extra = [
         ("vinops-value-bytes", str(len(value)).encode()),
         ("vinops-value-sha256", hashlib.sha256(value).hexdigest().encode()),
@@ -119,7 +115,7 @@ def cut_letter(
     ]
     # The kept length is a header too: measure with the widest it can be.
     probe = [*headers, *extra, ("vinops-value-cut-to", str(CUT_VALUE_BYTES).encode())]
-    room = limit - record_size(letter.message.key, b"", probe)
+    room = limit - record_size(letter.record.key, b"", probe)
     if room < 0:
         return None
     kept = value[: min(CUT_VALUE_BYTES, room)]
@@ -207,17 +203,17 @@ class DeadLetterSender:
         await self.start()
 
     async def send(
-        self, letters: Sequence[DeadLetter], stored: Mapping[Position, Stored]
+        self, letters: Sequence[Rejection], stored: Mapping[Position, Stored]
     ) -> dict[Position, Delivery]:
         """Send every letter, cut if it does not fit; how each one went (never raises for
         one letter: a refusal is reported as UNSENT, a broker away as TRANSIENT)."""
         outcome: dict[Position, Delivery] = {}
-        cut: list[DeadLetter] = []
+        cut: list[Rejection] = []
         full: list[Record] = []
         for letter in letters:
             headers = dead_letter_headers(letter, self._consumer_name)
-            if record_size(letter.message.key, letter.message.value, headers) <= self.limit:
-                full.append((letter, letter.message.value, headers))
+            if record_size(letter.record.key, letter.record.value, headers) <= self.limit:
+                full.append((letter, letter.record.value, headers))
             else:
                 cut.append(letter)
         for letter, _ in await self._deliver(full, Delivery.FULL, outcome):
@@ -240,10 +236,10 @@ class DeadLetterSender:
 
     async def _deliver(
         self, records: Sequence[Record], acked: Delivery, outcome: dict[Position, Delivery]
-    ) -> list[tuple[DeadLetter, errors.IngestError]]:
+    ) -> list[tuple[Rejection, errors.IngestError]]:
         """Send ``records``: an acked letter is ``acked`` in ``outcome``, one whose broker is
         away TRANSIENT; the letters Kafka refused come back with their error."""
-        refused: list[tuple[DeadLetter, errors.IngestError]] = []
+        refused: list[tuple[Rejection, errors.IngestError]] = []
         for letter, result in await self._send_all(records):
             if result is None:
                 outcome[position(letter)] = acked
@@ -255,7 +251,7 @@ class DeadLetterSender:
 
     async def _send_all(
         self, records: Sequence[Record]
-    ) -> list[tuple[DeadLetter, errors.IngestError | None]]:
+    ) -> list[tuple[Rejection, errors.IngestError | None]]:
         """Send all, then await every ack; each letter with None (acked) or its error."""
         if not records:
             return []
@@ -265,17 +261,17 @@ class DeadLetterSender:
             except Exception as exc:  # noqa: BLE001 - the broker is away: every letter waits
                 error = errors.translate_kafka(exc)
                 return [(letter, error) for letter, _, _ in records]
-        pending: list[tuple[DeadLetter, asyncio.Future[Any] | errors.IngestError]] = []
+        pending: list[tuple[Rejection, asyncio.Future[Any] | errors.IngestError]] = []
         for letter, value, headers in records:
             try:
                 future = await self._producer.send(
-                    self.topic, key=letter.message.key, value=value, headers=headers
+                    self.topic, key=letter.record.key, value=value, headers=headers
                 )
             except Exception as exc:  # noqa: BLE001 - classified below, per letter
                 pending.append((letter, errors.translate_kafka(exc)))
             else:
                 pending.append((letter, future))
-        results: list[tuple[DeadLetter, errors.IngestError | None]] = []
+        results: list[tuple[Rejection, errors.IngestError | None]] = []
         for letter, sent in pending:
             if isinstance(sent, errors.IngestError):
                 results.append((letter, sent))

@@ -113,7 +113,7 @@ def load_registry(directory: Path) -> tuple[Migration, ...]:
         raise RegistryError(f"{REGISTRY_FILE} is not valid JSON: {exc}") from None
     if not isinstance(entries, list) or not entries:
         raise RegistryError(f"{REGISTRY_FILE} must be a non-empty JSON list")
-    return tuple(_entry(raw, directory, n + 8 * (n > 21)) for n, raw in enumerate(entries, 1))
+    return tuple(_entry(raw, directory, n + 6 * (n > 23)) for n, raw in enumerate(entries, 1))
 
 
 class State(enum.StrEnum):

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import collections
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import asyncpg
-import orjson
 
 from consumer.config.errors import (
     PG_ERRORS,
@@ -44,47 +42,12 @@ from consumer.store.batch_table import (
     batch_records,
     refs_records,
 )
-
-
-@dataclass(frozen=True)
-class BatchOutcome:
-    rows: Mapping[str, int]  # inserted|updated|unchanged|stale
-    parse_errors: Mapping[str, int]  # reason -> newly recorded
-    conflicts: Mapping[str, int]  # kind -> newly recorded
-    fields_total: int
-    fields_unknown: int
-    runs: Mapping[str, int]  # status transitions: started|completed|failed
-    raw_rows_inserted: int = 0
-    newest_timestamp_ms: int | None = None
-    lots_removed: Mapping[str, int] = field(default_factory=dict)  # removed|returned
-
-
-def _files_params(batch: PreparedBatch, *, events: bool) -> list[Any]:
-    files = sorted((f for f in batch.files if f.has_event == events), key=lambda f: f.file_id)
-    params: list[Any] = [
-        [f.file_id for f in files],
-        [f.sha256 for f in files],
-        [f.dialect for f in files],
-        [f.encoding for f in files],
-    ]
-    if events:
-        params += [
-            [f.path for f in files],
-            [f.bytes for f in files],
-            [orjson.dumps(list(f.headers)).decode() if f.headers is not None else None
-             for f in files],
-            [f.rows_published for f in files],
-            [f.malformed_rows for f in files],
-            [f.started_at for f in files],
-            [f.completed_at for f in files],
-            [f.full_snapshot for f in files],
-        ]  # fmt: skip
-    return params
-
-
-def _clean(text: str | None) -> str | None:
-    # PostgreSQL text cannot hold NUL; a recorded error must never fail its own batch.
-    return None if text is None else text.replace("\x00", "\ufffd")
+from consumer.store.params import (
+    BatchOutcome,
+    files_params,
+    runs_params,
+    side_params,
+)
 
 
 class Sink:
@@ -167,11 +130,11 @@ class Sink:
 
         # 1. Files first: raw.file_rows and the runs reference them.
         if any(not f.has_event for f in batch.files):
-            await conn.execute(sql.FILES_CREATE, *_files_params(batch, events=False))
+            await conn.execute(sql.FILES_CREATE, *files_params(batch, events=False))
         if any(f.has_event for f in batch.files):
-            await conn.execute(sql.FILES_FILL, *_files_params(batch, events=True))
+            await conn.execute(sql.FILES_FILL, *files_params(batch, events=True))
 
-        if batch.references or batch.rows or batch.parse_errors:
+        if batch.references or batch.rows or batch.rejections:
             await conn.execute(CREATE_BATCH_TABLE)  # step 6 reads it even when empty
         if batch.references or batch.rows:
             # 2. COPY the new contents and the mapped rows into the session's temp table.
@@ -197,10 +160,10 @@ class Sink:
 
         # 6. Sale events, images, row-level VIN conflicts, parse errors.
         parse_errors: collections.Counter[str] = collections.Counter()
-        if batch.rows or batch.parse_errors:  # bare references change none of these tables
-            side = await conn.fetchrow(sql.SIDE_TABLES, *self._side_params(batch, moved))
+        if batch.rows or batch.rejections:  # bare references change none of these tables
+            side = await conn.fetchrow(sql.SIDE_TABLES, *side_params(batch, moved, self._consumer))
             conflicts.update(side["conflicts"] or [])
-            by_key = {p.dedup_key: p for p in batch.parse_errors}
+            by_key = {p.dedup_key: p for p in batch.rejections}
             for key in side["parse_errors"] or []:
                 record = by_key[key]
                 parse_errors[record.reason] += 1
@@ -212,7 +175,7 @@ class Sink:
         #    its lock is taken as late as possible and held only until COMMIT.
         transitions = await conn.fetch(
             sql.RUNS_AND_OFFSETS,
-            *self._runs_params(batch, per_file_rows, per_file_errors),
+            *runs_params(batch, per_file_rows, per_file_errors),
             *self._offsets_params(batch),
         )
         runs = collections.Counter(str(t["status"]) for t in transitions)
@@ -271,7 +234,7 @@ class Sink:
                     )
                 moved = await self._core(conn, batch, rows, conflicts)
                 if batch.rows:
-                    await conn.fetchrow(sql.SIDE_TABLES, *self._side_params(batch, moved))
+                    await conn.fetchrow(sql.SIDE_TABLES, *side_params(batch, moved, self._consumer))
                 applied = [r.digest for r in batch.rows if r.mapped is not None]
                 await conn.execute(sql.MARK_APPLIED, applied, mapped.MAPPING_VERSION)
         except PG_ERRORS as exc:
@@ -295,48 +258,6 @@ class Sink:
             # The transaction rolls back; the checkpoint prepares the batch again.
             raise ContentsPrunedError(f"{counted[0]['missing']} content(s) pruned since looked up")
         return [(r["file_id"], r["n"], r["bad"]) for r in counted]
-
-    def _side_params(self, batch: PreparedBatch, vin_moved: list[str]) -> list[Any]:
-        images = [
-            (row.lot_external_id, row.mapped.images[j])
-            for i, j in batch.winners.images
-            if (row := batch.rows[i]).mapped is not None
-        ]
-        errors = sorted(batch.parse_errors, key=lambda p: p.dedup_key)
-        return [
-            [lot for lot, _ in images],
-            [image.kind for _, image in images],
-            [image.url for _, image in images],
-            [image.storage_key for _, image in images],
-            [p.dedup_key for p in errors],
-            [p.file_id for p in errors],
-            [p.row_no for p in errors],
-            [p.lot_external_id for p in errors],
-            [p.reason for p in errors],
-            [_clean(p.message) or "" for p in errors],
-            [_clean(p.raw) for p in errors],
-            [p.message_ref.topic for p in errors],
-            [p.message_ref.partition for p in errors],
-            [p.message_ref.offset for p in errors],
-            self._consumer,
-            vin_moved,
-        ]
-
-    @staticmethod
-    def _runs_params(
-        batch: PreparedBatch,
-        per_file_rows: Mapping[uuid.UUID, int],
-        per_file_errors: Mapping[uuid.UUID, int],
-    ) -> list[Any]:
-        files = sorted(batch.files, key=lambda f: f.file_id)
-        return [
-            [f.file_id for f in files],
-            [f.rows_published for f in files],
-            [per_file_rows.get(f.file_id, 0) for f in files],
-            [per_file_errors.get(f.file_id, 0) for f in files],
-            [f.aborted for f in files],
-            [f.started_at for f in files],
-        ]
 
     def _offsets_params(self, batch: PreparedBatch) -> list[Any]:
         return [self._group_id, *batch.offsets.db_columns()]

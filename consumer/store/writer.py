@@ -7,18 +7,18 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from collections.abc import Sequence
 
 from consumer.config import errors
+from consumer.intake.batch import Batch
 from consumer.intake.offsets import BatchOffsets
-from consumer.intake.records import Inbound
 from consumer.observe.logs import ctx
 from consumer.observe.metrics import Metrics
 from consumer.prepare.prepare import prepare
-from consumer.prepare.prepared import Known, PreparedBatch
+from consumer.prepare.prepared import PreparedBatch
 from consumer.prepare.rejects import reject
 from consumer.store.dlq import DeadLetterSender, Delivery, position, stored_of
-from consumer.store.sink import BatchOutcome, Sink
+from consumer.store.params import BatchOutcome
+from consumer.store.sink import Sink
 from feed.contract import DEFAULT_MAX_ROW_BYTES
 
 log = logging.getLogger(__name__)
@@ -35,56 +35,56 @@ def reject_reason(exc: BaseException) -> str:
 
 class BatchWriter:
     def __init__(
-        self, sink: Sink, dlq: DeadLetterSender, metrics: Metrics, *, row_topic: str,
-        files_topic: str, max_row_bytes: int = DEFAULT_MAX_ROW_BYTES,
+        self, sink: Sink, dlq: DeadLetterSender, metrics: Metrics, *,
+        max_row_bytes: int = DEFAULT_MAX_ROW_BYTES,
     ) -> None:  # fmt: skip
         self._sink = sink
         self._dlq = dlq
         self._metrics = metrics
-        self._row_topic = row_topic
-        self._files_topic = files_topic
         self._max_row_bytes = max_row_bytes
 
     async def write(
-        self, messages: Sequence[Inbound], sent: Sent, prepared: PreparedBatch | None = None,
-        known: Known | None = None,
-    ) -> BatchOffsets:  # fmt: skip
-        """Commit ``messages``; returns the offsets committed with them."""
-        batch = prepared or prepare(
-            messages, row_topic=self._row_topic, files_topic=self._files_topic, known=known,
-            max_row_bytes=self._max_row_bytes,
-        )  # fmt: skip
+        self, batch: Batch, sent: Sent, prepared: PreparedBatch | None = None
+    ) -> BatchOffsets:
+        """Commit ``batch``; returns the offsets committed with it."""
+        ready = prepared or prepare(batch, max_row_bytes=self._max_row_bytes)
         try:
-            await self._send_dead_letters(batch, sent)
-            outcome = await self._sink.write(batch)
+            await self._send_dead_letters(ready, sent)
+            outcome = await self._sink.write(ready)
         except errors.DataError as exc:
-            if len(messages) > 1:
-                mid = len(messages) // 2
+            if len(batch) > 1:
                 log.info(
-                    "data error: bisecting", extra=ctx(messages=len(messages), error=str(exc)[:200])
+                    "data error: bisecting", extra=ctx(messages=len(batch), error=str(exc)[:200])
                 )
-                first = await self.write(messages[:mid], sent, known=batch.known)
-                second = await self.write(messages[mid:], sent, known=batch.known)
-                return first.merged(second)
+                # Each half is assembled again from what this batch decoded and mapped, and
+                # from its look-up: nothing is decoded, mapped or looked up twice.
+                halves = [
+                    (half, prepare(half, known=ready.known, contents=ready.contents,
+                                   max_row_bytes=self._max_row_bytes))
+                    for half in batch.halves()
+                ]  # fmt: skip
+                done = [await self.write(half, sent, again) for half, again in halves]
+                return done[0].merged(done[1])
             reason = reject_reason(exc)
+            record = batch.messages[0].record
             log.warning(
                 "message refused by the database: dead-lettered",
-                extra=ctx(topic=messages[0].topic, partition=messages[0].partition,
-                          offset=messages[0].offset, reason=reason, error=str(exc)[:300]),
+                extra=ctx(topic=record.topic, partition=record.partition, offset=record.offset,
+                          reason=reason, error=str(exc)[:300]),
             )  # fmt: skip
-            batch = reject(messages, reason=reason, error=exc)
-            await self._send_dead_letters(batch, sent)
+            ready = reject(batch, reason=reason, error=exc)
+            await self._send_dead_letters(ready, sent)
             try:
-                outcome = await self._sink.write(batch)
+                outcome = await self._sink.write(ready)
             except errors.DataError:
                 # Even its raw row is refused: record the rejection without it.
-                batch = reject(messages, reason=reason, error=exc, keep_raw=False)
-                outcome = await self._sink.write(batch)
-        self._record(batch, outcome)
+                ready = reject(batch, reason=reason, error=exc, keep_raw=False)
+                outcome = await self._sink.write(ready)
+        self._record(ready, outcome)
         return batch.offsets
 
     async def _send_dead_letters(self, batch: PreparedBatch, sent: Sent) -> None:
-        todo = [d for d in batch.dead_letters if position(d) not in sent]
+        todo = [d for d in batch.rejections if position(d) not in sent]
         if not todo:
             return
         stored = stored_of(batch)
@@ -97,16 +97,16 @@ class BatchWriter:
                 continue
             sent.add(position(d))
             if how is not Delivery.UNSENT:
-                self._metrics.dead_letters.labels(d.reason).inc()
+                self._metrics.dead_letters.labels(d.letter_reason).inc()
             if how is not Delivery.FULL:
                 self._metrics.dead_letters_incomplete.labels(how.value).inc()
                 where = stored.get(position(d))
                 log.warning(
                     "dead letter not sent in full: the database keeps the message",
                     extra=ctx(
-                        delivery=how.value, reason=d.reason, topic=d.message.topic,
-                        partition=d.message.partition, offset=d.message.offset,
-                        value_bytes=len(d.message.value or b""), dlq_limit=self._dlq.limit,
+                        delivery=how.value, reason=d.letter_reason, topic=d.record.topic,
+                        partition=d.record.partition, offset=d.record.offset,
+                        value_bytes=len(d.record.value or b""), dlq_limit=self._dlq.limit,
                         parse_error_key=where.parse_error_key if where else None,
                         raw_row=where.raw_row if where else None,
                     ),
@@ -130,7 +130,7 @@ class BatchWriter:
         m.last_commit.set(now)
         if outcome.newest_timestamp_ms is not None:
             m.event_lag.set(max(now - outcome.newest_timestamp_ms / 1000, 0.0))
-        sent_at = collections.Counter(msg.timestamp_ms for msg in batch.messages)
+        sent_at = collections.Counter(msg.record.timestamp_ms for msg in batch.batch.messages)
         m.publish_to_commit.observe_counts(
             (max(now - ms / 1000, 0.0), count) for ms, count in sent_at.items()
         )

@@ -115,7 +115,8 @@ async def test_bad_configuration_exits_with_one_line_and_its_code(
     }  # fmt: skip
     case = _cases(fresh_db, kafka_bootstrap, topics)[name]
     module, *args = case.argv
-    cmd = [sys.executable, "-c", f"import sys; from {module}.cli import main; sys.exit(main())"]
+    cli = {"consumer": "consumer.admin.cli", "producer": "producer.cli"}[module]
+    cmd = [sys.executable, "-c", f"import sys; from {cli} import main; sys.exit(main())"]
     done = await asyncio.to_thread(
         subprocess.run, [*cmd, *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
         env={"PATH": "/usr/bin:/bin", "VINOPS_LOG_FORMAT": "text", **case.env}, check=False,

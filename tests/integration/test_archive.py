@@ -23,7 +23,7 @@ import pytest_asyncio
 
 from consumer.config.errors import ContentsPrunedError
 from consumer.intake.records import Inbound
-from consumer.prepare.prepare import identify, prepare
+from consumer.prepare.prepare import prepare_records
 from consumer.prepare.prepared import PreparedBatch
 from consumer.store.archive_objects import unpack
 from consumer.store.sink import Sink
@@ -31,7 +31,7 @@ from tests.archiving import archiver_login, cli, export, ingest_files, publicati
 from tests.databases import FreshDb
 from tests.feedshape import MEMBER, downloads
 from tests.rawfiles import SAMPLES, assert_same_cells, published
-from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC
+from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC, decoded
 
 pytestmark = pytest.mark.integration
 
@@ -246,8 +246,8 @@ async def test_arguments_and_places_are_checked(ingested: Archived, tmp_path: Pa
 
 
 async def _prepared(sink: Sink, messages: list[Inbound]) -> PreparedBatch:
-    known = await sink.known_contents(identify(messages, ROW_TOPIC)[0])
-    return prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
+    known = await sink.known_contents(decoded(messages).digests())
+    return prepare_records(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
 
 
 async def test_a_batch_looked_up_before_a_prune_is_prepared_again(

@@ -10,7 +10,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from consumer.intake.records import Inbound
-from consumer.prepare.prepared import DeadLetter
+from consumer.prepare.prepared import Rejection
 from consumer.service.topic_limits import max_message_bytes
 from consumer.store.dlq import DeadLetterSender, Delivery, Stored
 from tests.kafka import read_topic
@@ -18,9 +18,9 @@ from tests.kafka import read_topic
 pytestmark = pytest.mark.integration
 
 
-def _letter(offset: int, value: bytes) -> DeadLetter:
+def _letter(offset: int, value: bytes) -> Rejection:
     message = Inbound("rows", 0, offset, b"k", value, (("vinops-row-no", b"1"),), 0)
-    return DeadLetter(message, "oversized", "oversized", "too long")
+    return Rejection(message, "oversized", "too long", "oversized", "oversized", None, None, None)
 
 
 async def test_broker_refusals_are_per_letter_and_do_not_raise(

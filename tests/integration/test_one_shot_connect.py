@@ -1,5 +1,6 @@
-"""`consumer status`, `export-raw` and `dlq` exit 5 when they cannot connect (nothing
-listening, login refused), as `run` and `migrate` do, with one line that hides the password."""
+"""`consumer status` (also `--storage`), `export-raw`, `dlq` and `maintain` exit 5 when they
+cannot connect (nothing listening, login refused), as `run` and `migrate` do, with one line
+that hides the password."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from consumer.admin.cli import main
 
 pytestmark = pytest.mark.integration
 
-COMMANDS = (["status"], ["status", "--json"], ["export-raw", "abc"])
+COMMANDS = (
+    ["status"], ["status", "--json"], ["status", "--storage"], ["export-raw", "abc"], ["maintain"],
+)  # fmt: skip
 
 
 def closed_port() -> int:

@@ -37,6 +37,7 @@ async def actual(dsn: str) -> dict[str, set[str]]:
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname = ANY($1::text[])
+                 AND NOT c.relispartition  -- a partitioned table's days are documented with it
                  AND NOT EXISTS (SELECT 1 FROM pg_depend d  -- extension objects are not ours
                                  WHERE d.objid = c.oid AND d.deptype = 'e')""",
             SCHEMAS,

@@ -20,11 +20,12 @@ from consumer.intake.records import Inbound
 from consumer.observe.metrics import Metrics
 from consumer.prepare import mapped
 from consumer.prepare.mapping import map_row
-from consumer.prepare.prepare import identify, prepare
+from consumer.prepare.prepare import prepare_records
 from consumer.prepare.prepared import PreparedBatch
 from consumer.prepare.rejects import reject
 from consumer.store.dlq import DeadLetterSender
-from consumer.store.sink import BatchOutcome, Sink
+from consumer.store.params import BatchOutcome
+from consumer.store.sink import Sink
 from consumer.store.writer import BatchWriter
 from feed.contract import H_DIGEST, file_id_for
 from tests.databases import FreshDb
@@ -35,6 +36,7 @@ from tests.unit.consumer.feedrows import (
     ROW_TOPIC,
     aborted_msg,
     completed_msg,
+    decoded,
     digest_of,
     malformed_msg,
     member_row,
@@ -70,7 +72,7 @@ def outcome(**counts: int) -> dict[str, int]:
 
 
 def batch_of(messages: Sequence[Inbound]) -> PreparedBatch:
-    return prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
+    return prepare_records(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
 
 
 async def write(sink: Sink, messages: Sequence[Inbound]) -> BatchOutcome:
@@ -292,7 +294,7 @@ async def test_malformed_and_undecodable_rows_are_recorded(sink: Sink, pool: asy
             row_msg(member_row("5"), row_no=4, offset=3, headers=()),
         ]
     )
-    assert [d.reason for d in batch.dead_letters] == [
+    assert [d.letter_reason for d in batch.rejections] == [
         "malformed_row", "bad_json", "malformed_row", "missing_headers"
     ]  # fmt: skip
     out = await sink.write(batch)
@@ -384,8 +386,8 @@ async def test_offsets_only_move_forward(sink: Sink) -> None:
 
 async def test_reject_records_the_refused_message(sink: Sink, pool: asyncpg.Pool) -> None:
     message = row_msg(member_row("9"), row_no=5, offset=12)
-    batch = reject([message], reason="constraint", error=ValueError("value too long"))
-    assert [d.reason for d in batch.dead_letters] == ["constraint"]
+    batch = reject(decoded([message]), reason="constraint", error=ValueError("value too long"))
+    assert [d.reason for d in batch.rejections] == ["constraint"]
     out = await sink.write(batch)
     assert out.parse_errors == {"constraint": 1}
     async with pool.acquire() as conn:
@@ -416,8 +418,8 @@ async def test_nul_in_a_cell_is_dropped_from_typed_columns_but_kept_raw(
 
 async def write_known(sink: Sink, messages: Sequence[Inbound]) -> PreparedBatch:
     """What the service does: digest every row, look the digests up, then prepare and write."""
-    known = await sink.known_contents(identify(messages, ROW_TOPIC)[0])
-    batch = prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
+    known = await sink.known_contents(decoded(messages).digests())
+    batch = prepare_records(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
     await sink.write(batch)
     return batch
 
@@ -503,8 +505,8 @@ async def test_a_batch_touching_one_row_twice_is_bisected_not_retried(
     )
     await dlq.start()
     try:
-        writer = BatchWriter(sink, dlq, metrics, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
-        offsets = await writer.write([a, b], set(), broken)
+        writer = BatchWriter(sink, dlq, metrics)
+        offsets = await writer.write(decoded([a, b]), set(), broken)
     finally:
         await dlq.stop()
     assert offsets == {(ROW_TOPIC, 0): 2}
@@ -619,8 +621,10 @@ async def test_a_bisected_half_neither_reapplies_nor_resends_what_is_stored(
     again = row_msg(member_row("6"), file="second", row_no=1, offset=1)
     a = row_msg(member_row("5", Odometer="1.0"), file="second", row_no=2, offset=2)
     b = row_msg(member_row("5", Odometer="2.0"), file="second", row_no=3, offset=3)
-    known = await sink.known_contents(identify([again, a, b], ROW_TOPIC)[0])
-    batch = prepare([again, a, b], row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
+    known = await sink.known_contents(decoded([again, a, b]).digests())
+    batch = prepare_records(
+        [again, a, b], row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known
+    )
     broken = dataclasses.replace(batch, winners=dataclasses.replace(batch.winners, lots=(0, 1)))
     metrics = Metrics(CollectorRegistry())
     dlq = DeadLetterSender(
@@ -628,8 +632,8 @@ async def test_a_bisected_half_neither_reapplies_nor_resends_what_is_stored(
     )
     await dlq.start()
     try:
-        writer = BatchWriter(sink, dlq, metrics, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
-        await writer.write([again, a, b], set(), broken)
+        writer = BatchWriter(sink, dlq, metrics)
+        await writer.write(decoded([again, a, b]), set(), broken)
     finally:
         await dlq.stop()
     async with pool.acquire() as conn:
@@ -657,14 +661,14 @@ async def test_a_refused_row_applied_by_a_later_publication_becomes_a_row(
         dlq = DeadLetterSender(kafka_bootstrap, dlq_topic, "test", max_message_bytes=1_000_000)
         await dlq.start()
         try:
-            writer = BatchWriter(sink, dlq, metrics, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
-            await writer.write([poison], set())
+            writer = BatchWriter(sink, dlq, metrics)
+            await writer.write(decoded([poison]), set())
             refused = await admin.fetchrow("SELECT kind, parse_error FROM raw.file_rows")
             assert refused is not None
             assert refused["kind"] == "malformed"
             # Fixed, then the file published again with --force: the same physical row.
             await admin.execute("ALTER TABLE public.lots DROP CONSTRAINT test_no_poison")
-            await writer.write([dataclasses.replace(poison, offset=5)], set())
+            await writer.write(decoded([dataclasses.replace(poison, offset=5)]), set())
         finally:
             await dlq.stop()
         row = await admin.fetchrow("SELECT kind, parse_error, kafka_offset FROM raw.file_rows")

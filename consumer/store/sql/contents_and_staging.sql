@@ -5,6 +5,11 @@
 -- (a row the database refused before) that maps now is flipped to 'row': kind = 'row' means
 -- applied. Its stored body stays (the raw layer is write-once: 0017): the same digest is the
 -- same content, whichever form its body was kept in.
+-- Staging is partitioned by day of ingested_at (0022), so its unique key holds per day; one
+-- staging row per physical row is kept by a probe of (file_id, row_no) in every partition,
+-- paid only by rows whose content was stored before this statement (mapped again: a new
+-- mapping version, a refused row applied now, --no-skip-known, a replayed batch). A row whose
+-- content this statement inserts was never staged: staging and contents are written together.
 WITH ids AS (
   SELECT chunk_no, nextval(pg_get_serial_sequence('raw.content_chunks', 'chunk_id')) AS chunk_id
   FROM (SELECT DISTINCT chunk_no FROM vinops_batch WHERE body IS NOT NULL) x
@@ -27,12 +32,15 @@ WITH ids AS (
     mapping_version = EXCLUDED.mapping_version
   WHERE (c.kind <> 'row' OR c.mapping_version <> EXCLUDED.mapping_version)
     AND EXCLUDED.kind = 'row'
+  RETURNING c.digest, c.xmax = 0 AS fresh  -- xmax 0: inserted now, not updated
 ), stg AS (
   INSERT INTO staging.copart_raw (file_id, row_no, window_start_utc, lot_external_id, vin_raw,
                                   vin_normalized, source_updated_at, fields_total, fields_unknown)
   SELECT file_id, row_no, date_trunc('hour', COALESCE(su_real, now()), 'UTC'), lot_external_id,
          vin_raw, vin_normalized, su_real, fields_total, fields_unknown
-  FROM vinops_batch WHERE kind = 'row' AND lot_external_id IS NOT NULL
-  ON CONFLICT (file_id, row_no) DO NOTHING
+  FROM vinops_batch b WHERE kind = 'row' AND lot_external_id IS NOT NULL
+    AND (digest IN (SELECT digest FROM con WHERE fresh) OR NOT EXISTS (
+      SELECT 1 FROM staging.copart_raw s WHERE s.file_id = b.file_id AND s.row_no = b.row_no))
+  ON CONFLICT (file_id, row_no, ingested_at) DO NOTHING
 )
 SELECT 1

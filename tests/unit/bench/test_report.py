@@ -67,7 +67,10 @@ FULL = {
     "e2e": {"rows_per_s": 4000.0, "consumer_peak_rss_mb": 180.0},
     "floor": {"rows_per_s": 5000.0},
     "producer": {"rows_per_s": 48000.0, "ratio_producer_to_kcat": 0.13},
-    "latency": {"p50_s": 0.2, "p99_s": 0.45, "rate_target": 2000},
+    "latency": {
+        "p50_s": 0.2, "p99_s": 0.45, "rate_target": 1500,
+        "replay": {"p50_s": 0.1, "p99_s": 0.3, "rate_target": 2000},
+    },
     "memory": {"peak_rss_mb": 107.0},
     "snapshot": {
         "s1": {"rows_per_s": 4000.0, "growth_bytes": 1000},
@@ -76,7 +79,10 @@ FULL = {
     "peer": {"rows_per_s": 2000.0, "vinops_over_peer": 2.0, "jvm_peak_rss_mb": 900.0,
              "snapshot2": {"rows_per_s": 3000.0}},
     "snapshot_real": {
-        "member": {"s2_over_s1": 5.5, "growth_s2_over_s1": 0.12},
+        "member": {
+            "s2_over_s1": 5.5, "growth_s2_over_s1": 0.12, "s2": {"rows_per_s": 60000.0},
+            "bare_read": {"rows_per_s": 100000.0},
+        },
         "camel": {"s2_over_s1": 5.2, "growth_s2_over_s1": 0.14},
     },
     "steady_state": {"max_added_over_changed_csv": 1.2},
@@ -97,6 +103,8 @@ def test_headline_has_the_promised_keys_as_numbers() -> None:
         ("ratios", "camel_snapshot2_growth_over_snapshot1"): 0.14,
         ("ratios", "steady_state_added_over_changed_csv"): 1.2,
         ("latency", "p99_s"): 0.45,
+        ("latency", "replay_p99_s"): 0.3,
+        ("ratios", "snapshot2_over_bare_read"): 0.6,
         ("rss_mb", "producer_1m"): 107.0,
         ("rss_mb", "consumer"): 180.0,
         ("rss_mb", "peer"): 900.0,

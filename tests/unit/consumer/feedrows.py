@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from consumer.intake.batch import Batch
+from consumer.intake.decoder import Decoder
 from consumer.intake.records import Inbound
 from feed.contract import (
     DEFAULT_FILES_TOPIC,
@@ -134,3 +136,8 @@ def aborted_msg(*, rows: int, file: str = "file-a", offset: int = 1, partition: 
         aborted_at="2024-01-02T03:05:00Z",
     )  # fmt: skip
     return _file_msg(encode_file_event(event), file, offset, partition)
+
+
+def decoded(records: Sequence[Inbound]) -> Batch:
+    """Records as intake makes them: typed messages, in one batch."""
+    return Batch.of(Decoder(ROW_TOPIC, FILES_TOPIC).decode_all(list(records)))

@@ -21,7 +21,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from consumer.intake.records import Inbound, to_inbound
-from consumer.prepare.prepare import prepare
+from consumer.prepare.prepare import prepare_records
 from consumer.prepare.prepared import PreparedBatch
 from consumer.prepare.rejects import reject
 from feed.contract import (
@@ -45,7 +45,7 @@ from feed.contract import (
     file_id_for,
     row_digest,
 )
-from tests.unit.consumer.feedrows import FILES_TOPIC, MEMBER_HEADERS, ROW_TOPIC, member_row
+from tests.unit.consumer.feedrows import FILES_TOPIC, MEMBER_HEADERS, ROW_TOPIC, decoded, member_row
 from tests.unit.fuzz.profile import fuzz
 
 SHA = "ef" * 32
@@ -190,18 +190,18 @@ def _known(messages: list[Inbound], applied: bool) -> dict[bytes, tuple[int, int
 
 def check(messages: list[Inbound], prepared: PreparedBatch) -> None:
     ids = [id(m) for m in messages]
-    as_rows = [id(r.message) for r in prepared.rows]
+    as_rows = [id(r.record) for r in prepared.rows]
     assert len(as_rows) == len(set(as_rows)), "a message stored as two raw rows"
     # Every raw row has its reference; a content already applied has the reference alone.
     at = [(r.kafka_partition, r.kafka_offset) for r in prepared.references]
     assert len(at) == len(set(at)), "a message referenced twice in raw.file_rows"
-    assert {(r.message.partition, r.message.offset) for r in prepared.rows} <= set(at)
+    assert {(r.record.partition, r.record.offset) for r in prepared.rows} <= set(at)
     referenced = {id(m) for m in messages if m.topic == ROW_TOPIC and (m.partition, m.offset) in at}
     ended = (
         set(as_rows)
         | referenced
-        | {id(p.message_ref) for p in prepared.parse_errors}
-        | {id(d.message) for d in prepared.dead_letters}
+        | {id(p.record) for p in prepared.rejections}
+        | {id(d.record) for d in prepared.rejections}
     )
     events = {f.file_id for f in prepared.files if f.has_event}
     for m in messages:  # a file event that is not rejected is merged into its file
@@ -253,7 +253,7 @@ def test_every_message_ends_as_a_row_a_parse_error_or_a_dead_letter(
     records: list[ConsumerRecord[bytes, bytes]], known: bool | None
 ) -> None:
     messages = [to_inbound(r) for r in records]
-    prepared = prepare(
+    prepared = prepare_records(
         messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC,
         known=None if known is None else _known(messages, known), max_row_bytes=2000,
     )  # fmt: skip
@@ -264,7 +264,7 @@ def test_every_message_ends_as_a_row_a_parse_error_or_a_dead_letter(
 @given(batch())
 def test_a_refused_batch_rejects_every_message(records: list[ConsumerRecord[bytes, bytes]]) -> None:
     messages = [to_inbound(r) for r in records]
-    rejected = reject(messages, reason="db_refused", error=ValueError("refused\nhere"))
+    rejected = reject(decoded(messages), reason="db_refused", error=ValueError("refused\nhere"))
     check(messages, rejected)
-    assert len(rejected.dead_letters) == len(messages)
-    assert all(p.file_id is None or isinstance(p.file_id, uuid.UUID) for p in rejected.parse_errors)
+    assert len(rejected.rejections) == len(messages)
+    assert all(p.file_id is None or isinstance(p.file_id, uuid.UUID) for p in rejected.rejections)

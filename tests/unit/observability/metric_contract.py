@@ -44,6 +44,10 @@ CONSUMER_METRICS = frozenset(
         "vinops_group_lag_messages",
         "vinops_partition_assigned",
         "vinops_publish_to_commit_seconds_bucket",
+        "vinops_database_bytes",
+        "vinops_database_growth_alert_bytes_per_day",
+        "vinops_upkeep_runs_total",
+        "vinops_staging_partitions_changed_total",
     }
 )
 METRIC_NAME = re.compile(r"\bvinops_[a-z_]+\b")

@@ -82,7 +82,7 @@ def test_committed_dashboards_and_rules_load() -> None:
     assert len(prom.panel_targets(dashboard)) >= 15
     alerts = prom.alert_rules(prom.rule_files())
     assert "VinopsUnknownRateHigh" in {a.name for a in alerts}
-    assert len(alerts) == 13
+    assert len(alerts) == 14
 
 
 def test_scrape_config_targets_the_metrics_url_with_the_real_rules(tmp_path: Path) -> None:

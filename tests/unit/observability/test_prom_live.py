@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 
 from consumer.observe.metrics import Metrics
-from consumer.store.sink import BatchOutcome
+from consumer.store.params import BatchOutcome
 from tests.e2e import prom
 
 
@@ -56,6 +56,10 @@ def fake_ingest(m: Metrics, unknown_share: float) -> None:
     m.last_commit.set(time.time())
     m.event_lag.set(0.8)
     m.etl_runs_stuck.set(0)
+    # What the storage timer records (consumer/service/upkeep.py).
+    for schema, n in (("public", 4_000_000), ("raw", 9_000_000), ("staging", 300_000)):
+        m.database_bytes.labels(schema).set(n)
+    m.growth_alert_bytes_per_day.set(10 * 1024**3)
 
 
 def test_every_dashboard_query_has_data_and_unknown_rate_alert_holds(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 
-from consumer.prepare.prepare import prepare
-from consumer.prepare.prepared import DeadLetter
+from consumer.prepare.prepare import prepare_records
+from consumer.prepare.prepared import Rejection
 from consumer.store.dlq import (
     CUT_VALUE_BYTES,
     Stored,
@@ -20,8 +20,17 @@ from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC, member_row, row
 LIMIT = 1_048_588
 
 
-def _letter(value: bytes) -> DeadLetter:
-    return DeadLetter(row_msg(value, row_no=3, offset=9), "oversized", "oversized", "too long")
+def _letter(value: bytes) -> Rejection:
+    return Rejection(
+        row_msg(value, row_no=3, offset=9),
+        "oversized",
+        "too long",
+        "oversized",
+        "oversized",
+        None,
+        None,
+        None,
+    )
 
 
 def test_a_cut_letter_fits_and_says_what_was_cut_and_where_the_rest_is() -> None:
@@ -33,7 +42,7 @@ def test_a_cut_letter_fits_and_says_what_was_cut_and_where_the_rest_is() -> None
     assert fitted is not None
     kept, cut_headers = fitted
     assert kept == value[:CUT_VALUE_BYTES]
-    assert record_size(letter.message.key, kept, cut_headers) <= LIMIT
+    assert record_size(letter.record.key, kept, cut_headers) <= LIMIT
     found = dict(cut_headers)
     assert found["vinops-value-bytes"] == b"3000000"
     assert found["vinops-value-sha256"] == hashlib.sha256(value).hexdigest().encode()
@@ -51,7 +60,7 @@ def test_a_small_limit_keeps_less_of_the_value() -> None:
     assert fitted is not None
     kept, cut_headers = fitted
     assert 0 < len(kept) < 2000
-    assert record_size(letter.message.key, kept, cut_headers) <= 2000
+    assert record_size(letter.record.key, kept, cut_headers) <= 2000
     assert dict(cut_headers)["vinops-value-cut-to"] == str(len(kept)).encode()
 
 
@@ -63,7 +72,9 @@ def test_nothing_fits_a_limit_below_the_headers() -> None:
 def test_stored_names_the_parse_error_and_the_raw_row() -> None:
     big = row_msg(member_row("7"), row_no=2, offset=1)
     bad = row_msg(b"{not json", row_no=3, offset=2)
-    batch = prepare([big, bad], row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, max_row_bytes=100)
+    batch = prepare_records(
+        [big, bad], row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, max_row_bytes=100
+    )
     stored = stored_of(batch)
     file_id = batch.rows[0].meta.file_id
     assert stored[(ROW_TOPIC, 0, 1)] == Stored(f"{file_id}:2", f"{file_id}:2")

@@ -12,11 +12,11 @@ import pytest
 from consumer.checkpoint.checkpoint import AbandonedError
 from consumer.config import errors
 from consumer.config.settings import Settings
+from consumer.intake.batch import Batch
 from consumer.intake.offsets import BatchOffsets
-from consumer.intake.records import Inbound
 from consumer.prepare.prepared import PreparedBatch
 from consumer.service.service import Service
-from tests.unit.consumer.feedrows import member_row, row_msg
+from tests.unit.consumer.feedrows import decoded, member_row, row_msg
 
 
 class _Consumer:
@@ -43,13 +43,13 @@ class _Writer:
         return self.gates.setdefault(first_offset, asyncio.get_running_loop().create_future())
 
     async def write(
-        self, messages: Sequence[Inbound], sent: set[Any], prepared: PreparedBatch | None = None
+        self, batch: Batch, sent: set[Any], prepared: PreparedBatch | None = None
     ) -> BatchOffsets:
-        first = messages[0].offset
+        first = batch.messages[0].record.offset
         self.started.append(first)
         if await self.gate(first) == "abandon":
             raise AbandonedError
-        return BatchOffsets.of(messages)
+        return batch.offsets
 
 
 def _pipeline() -> tuple[Service, _Writer]:
@@ -60,8 +60,10 @@ def _pipeline() -> tuple[Service, _Writer]:
     return service, writer
 
 
-def _batch(first_offset: int) -> list[Inbound]:
-    return [row_msg(member_row(str(first_offset)), row_no=first_offset, offset=first_offset)]
+def _batch(first_offset: int) -> Batch:
+    return decoded(
+        [row_msg(member_row(str(first_offset)), row_no=first_offset, offset=first_offset)]
+    )
 
 
 async def _turns(n: int = 20) -> None:
@@ -94,7 +96,7 @@ async def test_nothing_after_a_batch_given_up_is_written() -> None:
     checkpoint = service.checkpoint
     await checkpoint.hand_off(_batch(0))
     await checkpoint.hand_off(_batch(1))
-    service.state.batcher.add(_batch(2), 0.0)  # fetched since, not handed off yet
+    service.state.batcher.add(_batch(2).messages, 0.0)  # fetched since, not handed off yet
     writer.gate(0).set_result("abandon")
     await checkpoint.drain()  # as on a stop: what is in flight, then the batcher
     # Batch 1's or 2's offsets would move past batch 0's records, never written.
@@ -106,7 +108,7 @@ async def test_nothing_after_a_batch_given_up_is_written() -> None:
 async def test_a_revoke_writes_nothing_after_a_batch_given_up() -> None:
     service, writer = _pipeline()
     await service.checkpoint.hand_off(_batch(0))
-    service.state.batcher.add(_batch(1), 0.0)
+    service.state.batcher.add(_batch(1).messages, 0.0)
     writer.gate(0).set_result("abandon")
     await service.rebalance.on_partitions_revoked(set())
     assert writer.started == [0]
@@ -121,7 +123,7 @@ async def test_an_unexpected_error_surfaces_and_leaves_nothing_in_flight() -> No
     writer.gate(0).set_exception(RuntimeError("bug"))
     with pytest.raises(RuntimeError, match="bug"):  # surfaces in the fetch loop
         await checkpoint.hand_off(_batch(2))
-    assert service.state.inflight is None
+    assert checkpoint.idle()
     assert await checkpoint.await_inflight() is True  # the drain has nothing left to wait on
     assert writer.started == [0]
 
@@ -145,10 +147,10 @@ class _SeeingWriter:
         self.looked_up: list[bool | None] = []
 
     async def write(
-        self, messages: Sequence[Inbound], sent: set[Any], prepared: PreparedBatch | None = None
+        self, batch: Batch, sent: set[Any], prepared: PreparedBatch | None = None
     ) -> BatchOffsets:
         self.looked_up.append(None if prepared is None else prepared.looked_up)
-        return BatchOffsets.of(messages)
+        return batch.offsets
 
 
 @pytest.mark.parametrize("failures", [1, 2])

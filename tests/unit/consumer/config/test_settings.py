@@ -23,6 +23,10 @@ def test_defaults_from_minimal_env() -> None:
     assert s.batch_max_wait_ms >= 1
     assert s.exit_when_idle_s is None
     assert s.max_row_bytes == 256 * 1024
+    assert s.storage.staging_retention_days == 30
+    assert s.storage.maintenance_interval_s == 3600
+    assert s.storage.storage_metrics_interval_s == 300
+    assert s.storage.growth_alert_bytes_per_day == 10 * 1024**3
 
 
 def test_env_values_are_parsed() -> None:
@@ -88,6 +92,11 @@ def test_mask_dsn(dsn: str, masked: str) -> None:
         ({**ENV, "VINOPS_STARTUP_TIMEOUT_S": "-1"}, "VINOPS_STARTUP_TIMEOUT_S"),
         ({**ENV, "VINOPS_STARTUP_TIMEOUT_S": "nan"}, "VINOPS_STARTUP_TIMEOUT_S"),
         ({**ENV, "VINOPS_GC_INTERVAL_S": "-1"}, "VINOPS_GC_INTERVAL_S"),
+        ({**ENV, "VINOPS_STAGING_RETENTION_DAYS": "0"}, "VINOPS_STAGING_RETENTION_DAYS"),
+        ({**ENV, "VINOPS_STAGING_RETENTION_DAYS": "a month"}, "VINOPS_STAGING_RETENTION_DAYS"),
+        ({**ENV, "VINOPS_MAINTENANCE_INTERVAL_S": "0"}, "VINOPS_MAINTENANCE_INTERVAL_S"),
+        ({**ENV, "VINOPS_STORAGE_METRICS_INTERVAL_S": "nan"}, "VINOPS_STORAGE_METRICS_INTERVAL_S"),
+        ({**ENV, "VINOPS_DB_GROWTH_ALERT_BYTES_PER_DAY": "0"}, "VINOPS_DB_GROWTH_ALERT"),
     ],
 )
 def test_bad_settings_fail_with_a_named_error(env: dict[str, str], needle: str) -> None:
@@ -115,8 +124,16 @@ def test_every_setting_is_reachable_from_the_environment() -> None:
         "VINOPS_MAX_POLL_INTERVAL_MS": "90000",
         "VINOPS_PG_SSLMODE": "require",
         "VINOPS_KAFKA_SECURITY_PROTOCOL": "SSL",
+        "VINOPS_STAGING_RETENTION_DAYS": "7",
+        "VINOPS_MAINTENANCE_INTERVAL_S": "60",
+        "VINOPS_STORAGE_METRICS_INTERVAL_S": "30",
+        "VINOPS_DB_GROWTH_ALERT_BYTES_PER_DAY": "1000",
     }
     s = Settings.from_env(env)
+    assert (s.storage.staging_retention_days, s.storage.maintenance_interval_s) == (7, 60.0)
+    assert (s.storage.storage_metrics_interval_s, s.storage.growth_alert_bytes_per_day) == (
+        30.0, 1000,
+    )  # fmt: skip
     assert (s.consumer_name, s.exit_when_idle_s, s.shutdown_timeout_s) == ("c9", 2.5, 7.0)
     assert (s.pool_size, s.retry_base_s, s.retry_cap_s) == (3, 0.5, 4.0)
     assert (s.max_poll_interval_ms, s.gc_interval_s) == (90000, 0.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from consumer.intake.records import to_inbound
-from consumer.prepare.prepare import prepare
+from consumer.prepare.prepare import prepare_records
 from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC, member_row, row_msg
 
 
@@ -28,8 +28,8 @@ def test_a_header_without_a_value_becomes_empty_and_is_refused_by_the_contract()
     headers = [(n, None if n == "vinops-file-id" else v) for n, v in good.headers]
     inbound = to_inbound(SimpleNamespace(**{**vars(record(headers)), "value": good.value}))
     assert dict(inbound.headers)["vinops-file-id"] == b""
-    batch = prepare([inbound], row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
-    assert [p.reason for p in batch.parse_errors] == ["bad_value"]
+    batch = prepare_records([inbound], row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
+    assert [p.reason for p in batch.rejections] == ["bad_value"]
     assert batch.offsets == {(ROW_TOPIC, 2): 42}
 
 

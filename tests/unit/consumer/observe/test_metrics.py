@@ -3,7 +3,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 
 from consumer.observe.metrics import OUTCOMES, RUN_STATUSES, Metrics
-from consumer.store.sink import BatchOutcome
+from consumer.store.params import BatchOutcome
 
 FIXED_NAMES = (
     "vinops_ingested_rows_total", "vinops_parse_errors_total", "vinops_upsert_conflicts_total",

@@ -9,7 +9,7 @@ import orjson
 
 from consumer.intake.records import Inbound
 from consumer.prepare.mapping import map_row
-from consumer.prepare.prepare import prepare
+from consumer.prepare.prepare import prepare_records
 from consumer.prepare.prepared import PreparedBatch
 from consumer.prepare.rejects import reject
 from feed.contract import (
@@ -23,6 +23,7 @@ from tests.unit.consumer.feedrows import (
     ROW_TOPIC,
     aborted_msg,
     completed_msg,
+    decoded,
     digest_of,
     malformed_msg,
     member_row,
@@ -33,13 +34,12 @@ from tests.unit.consumer.feedrows import (
 
 
 def run(*messages: Inbound) -> PreparedBatch:
-    return prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
+    return prepare_records(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC)
 
 
 def lots_won(batch: PreparedBatch) -> dict[str, int]:
     return {
-        batch.rows[i].lot_external_id or "": batch.rows[i].message.offset
-        for i in batch.winners.lots
+        batch.rows[i].lot_external_id or "": batch.rows[i].record.offset for i in batch.winners.lots
     }
 
 
@@ -69,7 +69,7 @@ def test_equal_source_times_go_to_the_larger_version_digest_in_either_order() ->
     for first, second in ((a, b), (b, a)):
         batch = run(first, second)
         (won,) = batch.winners.lots
-        assert batch.rows[won].message is larger
+        assert batch.rows[won].record is larger
 
 
 def test_versions_that_map_alike_are_one_version_whatever_their_content_digest() -> None:
@@ -113,12 +113,12 @@ def test_rejects_for_bad_messages() -> None:
     )  # fmt: skip
     bad_file_event = Inbound(FILES_TOPIC, 0, 9, b"k", b"[1, 2]", (), 1)
     batch = run(good, no_headers, wrong_contract, bad_file_event)
-    reasons = {d.message.offset: d.reason for d in batch.dead_letters}
+    reasons = {d.record.offset: d.reason for d in batch.rejections}
     assert reasons == {1: "missing_headers", 2: "contract_version", 9: "bad_json"}
-    assert {p.reason for p in batch.parse_errors} == {
+    assert {p.reason for p in batch.rejections} == {
         "missing_headers", "contract_version", "bad_json"
     }  # fmt: skip
-    keys = {p.dedup_key for p in batch.parse_errors}
+    keys = {p.dedup_key for p in batch.rejections}
     assert f"{ROW_TOPIC}:0:1" in keys
     assert f"{FILES_TOPIC}:0:9" in keys
     assert [r.lot_external_id for r in batch.rows] == ["1"]
@@ -133,13 +133,17 @@ def test_malformed_and_undecodable_rows_are_kept_and_dead_lettered() -> None:
     assert [(r.kind, r.lot_external_id) for r in batch.rows] == [
         ("malformed", None), ("malformed", None), ("malformed", None)
     ]  # fmt: skip
-    assert [p.reason for p in batch.parse_errors] == [
+    assert [p.reason for p in batch.rejections] == [
         "csv_field_count", "bad_json", "no_lot_number"
     ]  # fmt: skip
-    assert [d.reason for d in batch.dead_letters] == ["malformed_row", "bad_json", "malformed_row"]
+    assert [d.letter_reason for d in batch.rejections] == [
+        "malformed_row",
+        "bad_json",
+        "malformed_row",
+    ]
     file_id = file_id_for(sha_of("file-a"))
-    assert batch.parse_errors[0].dedup_key == f"{file_id}:1"
-    assert batch.parse_errors[0].raw == '1,"2'
+    assert batch.rejections[0].dedup_key == f"{file_id}:1"
+    assert batch.rejections[0].raw == '1,"2'
     assert '"raw"' in (batch.rows[1].body or "")  # wrapped so the json column accepts it
 
 
@@ -171,25 +175,25 @@ def test_nul_characters_never_reach_typed_columns() -> None:
 
 def test_reject_keeps_the_raw_row_and_records_the_refusal() -> None:
     message = row_msg(member_row("1"), row_no=4, offset=8)
-    batch = reject([message], reason="constraint", error=ValueError("too long"))
+    batch = reject(decoded([message]), reason="constraint", error=ValueError("too long"))
     (raw,) = batch.rows
     assert (raw.kind, raw.meta.row_no, raw.mapped) == ("malformed", 4, None)
     assert raw.parse_error == "ValueError: too long"
     assert (raw.body or "").encode() == message.value
     assert batch.offsets == {(ROW_TOPIC, 0): 9}
-    (record,) = batch.parse_errors
+    (record,) = batch.rejections
     assert record.reason == "constraint"
     assert record.row_no == 4
     assert not record.counts_as_row  # its raw row counts towards the run
-    assert batch.dead_letters[0].error_class == "ValueError"
+    assert batch.rejections[0].error_class == "ValueError"
     assert [f.sha256 for f in batch.files] == [sha_of("file-a")]
 
 
 def test_reject_without_raw_row_counts_the_error_as_the_row() -> None:
     message = row_msg(member_row("1"), row_no=4, offset=8)
-    batch = reject([message], reason="constraint", error=ValueError("x"), keep_raw=False)
+    batch = reject(decoded([message]), reason="constraint", error=ValueError("x"), keep_raw=False)
     assert batch.rows == ()
-    (record,) = batch.parse_errors
+    (record,) = batch.rejections
     assert record.counts_as_row
 
 
@@ -202,7 +206,7 @@ def test_untrusted_headers_are_keyed_by_kafka_position() -> None:
     )
     bad_json = dataclasses.replace(good, offset=2, value=b"{not json")
     batch = run(wrong_contract, bad_json)
-    keys = sorted(p.dedup_key for p in batch.parse_errors)
+    keys = sorted(p.dedup_key for p in batch.rejections)
     assert len(set(keys)) == 2
     assert f"{ROW_TOPIC}:0:1" in keys
 
@@ -220,41 +224,41 @@ def test_an_oversized_row_is_kept_whole_and_recorded_not_mapped() -> None:
     note = "x" * 5000
     big = row_msg(member_row("7", **{"Special Note": note}), row_no=2, offset=1)
     assert big.value is not None
-    batch = prepare(
+    batch = prepare_records(
         [row_msg(member_row("6"), row_no=1, offset=0), big],
         row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, max_row_bytes=4096,
     )  # fmt: skip
-    [kept] = [r for r in batch.rows if r.message is big]
+    [kept] = [r for r in batch.rows if r.record is big]
     assert kept.kind == "malformed"
     assert kept.mapped is None
     assert (kept.body or "").encode() == big.value  # the JSON value unchanged: lossless
     assert (kept.parse_error or "").startswith("oversized: ")
-    [error] = batch.parse_errors
+    [error] = batch.rejections
     assert (error.reason, error.raw) == ("oversized", big.value.decode())
     assert error.dedup_key == f"{kept.meta.file_id}:2"
-    assert [(d.reason, d.message) for d in batch.dead_letters] == [("oversized", big)]
+    assert [(d.letter_reason, d.record) for d in batch.rejections] == [("oversized", big)]
     assert lots_won(batch) == {"6": 0}
 
 
 def test_an_oversized_value_that_is_not_json_is_wrapped_with_its_text() -> None:
     value = b"not json " * 1000
-    batch = prepare(
+    batch = prepare_records(
         [row_msg(value, row_no=1, offset=0)],
         row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, max_row_bytes=1000,
     )  # fmt: skip
     [kept] = batch.rows
     assert orjson.loads(kept.body or "{}")["raw"] == value.decode()
-    assert [p.reason for p in batch.parse_errors] == ["oversized"]
+    assert [p.reason for p in batch.rejections] == ["oversized"]
 
 
 def test_rows_up_to_the_bound_are_mapped_as_usual() -> None:
     msg = row_msg(member_row("6"), row_no=1, offset=0)
     assert msg.value is not None
-    batch = prepare(
+    batch = prepare_records(
         [msg], row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, max_row_bytes=len(msg.value)
     )
     assert batch.rows[0].mapped is not None
-    assert batch.parse_errors == ()
+    assert batch.rejections == ()
 
 
 def test_a_rows_encoding_never_overrides_the_files_in_an_event() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from consumer.intake.records import Inbound
-from consumer.prepare.prepare import prepare
+from consumer.prepare.prepare import prepare_records
 from consumer.prepare.prepared import PreparedBatch
 from feed.contract import H_CONTRACT, H_DIGEST, H_FILE_ID, H_ROW_NO, digest_header
 from tests.unit.consumer.feedrows import FILES_TOPIC, ROW_TOPIC, digest_of, member_row, row_msg
@@ -29,7 +29,7 @@ def without_digest(message: Inbound) -> Inbound:
 def run(
     *messages: Inbound, known: dict[bytes, tuple[int, int, bool] | None] | None = None
 ) -> PreparedBatch:
-    return prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
+    return prepare_records(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
 
 
 def test_a_known_content_is_referenced_with_its_stored_field_counts() -> None:
@@ -105,8 +105,8 @@ def test_a_known_content_with_a_wrong_header_value_is_refused_not_referenced() -
         # The good row is referenced; the broken one is a parse error, never a reference.
         assert [r.kafka_offset for r in batch.references] == [0], name
         assert batch.unchanged == 1, name
-        assert [p.message_ref.offset for p in batch.parse_errors] == [1], name
-        assert [p.reason for p in batch.parse_errors] in (["contract_version"], ["bad_value"])
+        assert [p.record.offset for p in batch.rejections] == [1], name
+        assert [p.reason for p in batch.rejections] in (["contract_version"], ["bad_value"])
 
 
 def test_a_row_of_a_second_file_is_referenced_under_its_own_file() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from consumer.prepare.prepare import prepare
+from consumer.prepare.prepare import prepare_records
 from consumer.store import gc_policy
 from tests.unit.consumer.feedrows import (
     FILES_TOPIC,
@@ -49,11 +49,13 @@ def test_a_prepared_batch_is_freed_by_reference_counting_alone() -> None:
         completed_msg(rows=6, offset=7),
     ]
     known = {digest_of(known_row): (49, 0, True)}
-    prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)  # warm caches
+    prepare_records(
+        messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known
+    )  # warm caches
     gc.collect()
 
-    batch = prepare(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
-    assert (len(batch.references), len(batch.dead_letters), batch.unchanged) == (5, 3, 2)
+    batch = prepare_records(messages, row_topic=ROW_TOPIC, files_topic=FILES_TOPIC, known=known)
+    assert (len(batch.references), len(batch.rejections), batch.unchanged) == (5, 3, 2)
     del batch
     assert gc.collect() == 0
 

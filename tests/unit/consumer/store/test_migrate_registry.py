@@ -36,7 +36,7 @@ def applied(*ids: str, sha: str | None = None) -> dict[str, Applied]:
 
 
 def test_ids_are_sequential_and_files_exist() -> None:
-    assert [int(m.id) for m in REGISTRY] == [n + 8 * (n > 21) for n in range(1, len(REGISTRY) + 1)]
+    assert [int(m.id) for m in REGISTRY] == [n + 6 * (n > 23) for n in range(1, len(REGISTRY) + 1)]
     assert len(REGISTRY) >= 13
     for m in REGISTRY:
         assert m.path.is_file()
