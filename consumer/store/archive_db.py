@@ -154,9 +154,9 @@ async def prune(conn: asyncpg.Connection, file_ids: list[uuid.UUID]) -> Pruned:
         references += int(row["rows"])
     async with conn.transaction():
         # Writers of references wait until this commits, and those in flight finish first, so
-        # the look-up of what is still named sees every committed reference. (A batch that
-        # looked a content up before and writes its reference after could still name one
-        # removed here: README, "Archive", says when to prune.)
+        # the look-up of what is still named sees every committed reference. A batch that
+        # looked a content up before and writes its reference after finds it gone and is
+        # prepared again (references_write.sql, ContentsPrunedError).
         await conn.execute("LOCK TABLE raw.file_row_blocks IN SHARE MODE")
         gone = await conn.fetchrow(_PRUNE_CONTENTS, list(candidates))
         assert gone is not None  # noqa: S101 - an aggregate returns one row
