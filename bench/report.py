@@ -12,6 +12,8 @@ from bench.stack import ROOT
 
 OUT = ROOT / "bench" / "out"
 DOC_CHART = ROOT / "docs" / "bench-chart.png"
+DOC_STEADY_CHART = ROOT / "docs" / "steady-state-chart.png"  # bench.scenarios.steady_state
+STEADY_RESULTS = ROOT / "bench" / "results" / "steady-state.json"
 COMMITTED = ROOT / "bench" / "results" / "latest.json"
 
 
@@ -72,6 +74,11 @@ def ratios(results: dict[str, Any]) -> dict[str, float | None]:
         # Snapshot-2 drain with history, outbox and relay over the drain without, minus 1
         # (bench.scenarios.history).
         "history_cost": _get(results, "history", "history_cost"),
+        # Archived and pruned to the last 12: the most a snapshot added once the window was
+        # full, over its changed rows' CSV bytes (bench.scenarios.steady_state).
+        "steady_state_added_over_changed_csv": _get(
+            results, "steady_state", "max_added_over_changed_csv"
+        ),
     }
 
 
@@ -120,6 +127,12 @@ TARGETS: tuple[tuple[str, tuple[str, str], str, float], ...] = (
         0.15,
     ),
     ("snapshot 2 / peer on snapshot 2", ("ratios", "snapshot2_over_peer"), ">=", 5.0),
+    (
+        "steady state: added / changed CSV",
+        ("ratios", "steady_state_added_over_changed_csv"),
+        "<=",
+        1.5,
+    ),
     ("first ingest, vinops / peer", ("ratios", "e2e_over_peer"), ">=", 1.0),
     ("end-to-end / SQL floor", ("ratios", "e2e_over_floor"), ">=", 0.8),
     ("p99 publish-to-commit, 50% of e2e (s)", ("latency", "p99_s"), "<", 0.5),

@@ -44,6 +44,7 @@ from bench.scenarios import (
     scale,
     snapshot,
     snapshot_real,
+    steady_state,
 )
 from bench.scenarios.common import FULL, QUICK, Ctx, Result
 from bench.snapshots import SHARE
@@ -61,6 +62,7 @@ SCENARIOS: dict[str, Scenario] = {
     "snapshot": snapshot.run,
     "snapshot_real": snapshot_real.run,
     "history": history.run,  # lot history and change stream beside the snapshot
+    "steady_state": steady_state.run,
     "peer": peer.run,  # after e2e: it compares with e2e's figure (or runs e2e itself)
 }
 

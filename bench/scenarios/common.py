@@ -130,6 +130,28 @@ async def database_bytes(stack: Stack, db: Database) -> int:
         await conn.close()
 
 
+async def table_bytes(stack: Stack, db: Database) -> dict[str, int]:
+    """Each table's bytes with its indexes and TOAST (after the CHECKPOINT database_bytes
+    takes): where a database's growth went."""
+    conn = await asyncpg.connect(dsn_for(stack.superuser_dsn or stack.admin_dsn, db.name))
+    try:
+        rows = await conn.fetch(
+            "SELECT n.nspname || '.' || c.relname AS name, pg_total_relation_size(c.oid) AS b "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p', 'm') "
+            "AND n.nspname IN ('public', 'raw', 'staging', 'audit', 'ingest')"
+        )
+        return {r["name"]: int(r["b"]) for r in rows}
+    finally:
+        await conn.close()
+
+
+def growth_by_table(before: dict[str, int], after: dict[str, int], top: int = 8) -> dict[str, int]:
+    """The tables that grew most, largest first."""
+    grown = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+    return dict(sorted(grown.items(), key=lambda kv: -kv[1])[:top])
+
+
 async def db_counts(db: Database) -> dict[str, Any]:
     conn = await asyncpg.connect(db.admin_dsn)
     try:

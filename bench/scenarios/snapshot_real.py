@@ -28,10 +28,12 @@ from bench.scenarios.common import (
     db_counts,
     first_assignment_time,
     fresh,
+    growth_by_table,
     last_commit_time,
     now,
     publish_cmd,
     rate,
+    table_bytes,
 )
 from bench.snapshots import realistic
 from bench.stack import VENV_BIN, Database, Topics
@@ -59,6 +61,7 @@ async def _publish_and_drain(
         ctx.fail(f"{label}: producer exit {pub.returncode}: {tail(pub.stderr)}")
         return {"error": "publish failed"}
     before = await database_bytes(ctx.stack, db)
+    tables_before = await table_bytes(ctx.stack, db)
     env = ctx.stack.env(VINOPS_PG_DSN=db.etl_dsn)
     # One group for both drains: the second starts where the first committed.
     group = f"bench-{label.rsplit('-', 1)[0]}"
@@ -69,6 +72,7 @@ async def _publish_and_drain(
     start, end = first_assignment_time(log), last_commit_time(log)
     seconds = (end or now()) - (start or now())
     after = await database_bytes(ctx.stack, db)
+    by_table = growth_by_table(tables_before, await table_bytes(ctx.stack, db))
     counts = await db_counts(db)
     totals = totals_of(log)
     rows = expected([path]).rows
@@ -77,6 +81,7 @@ async def _publish_and_drain(
         "seconds": round(seconds, 3),
         "rows_per_s": round(rate(rows, seconds), 1),
         "growth_bytes": after - before,
+        "growth_by_table": by_table,
         "inserted": totals.get("inserted"),
         "updated": totals.get("updated"),
         "unchanged_content": totals.get("unchanged_content"),

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 import asyncpg
 
+from consumer.admin.archive_cli import add_archive_parser, run_archive
 from consumer.admin.dlq_cli import add_dlq_parser, run_dlq
 from consumer.admin.export_cli import add_export_parser, run_export
 from consumer.admin.history_cli import add_history_parser, run_history
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     add_rebuild_parser(sub)
     add_history_parser(sub)
     add_maintain_parser(sub)
+    add_archive_parser(sub)
     return p
 
 
@@ -152,6 +154,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return asyncio.run(run_history(args, environ))
         if args.command == "maintain":
             return asyncio.run(run_maintain(args, environ))
+        if args.command == "archive":
+            return asyncio.run(run_archive(args, environ))
         return asyncio.run(run_migrate(args, environ))
     except (SettingsError, ConfigError) as exc:
         print(f"consumer {args.command}: {exc}", file=sys.stderr)

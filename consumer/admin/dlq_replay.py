@@ -30,6 +30,7 @@ _FROM_PARSE_ERROR_SQL = "SELECT raw FROM audit.parse_errors WHERE dedup_key = $1
 _FROM_RAW_LAYER_SQL = """
 SELECT c.body::text FROM raw.file_rows r JOIN raw.v_contents c ON c.digest = r.digest
 WHERE r.file_id = $1::uuid AND r.row_no = $2
+  AND r.block_first_row_no <= $2 AND r.block_last_row_no >= $2
 """
 _CLAIM_SQL = """
 INSERT INTO ingest.dlq_replays (source_topic, source_partition, source_offset, dlq_topic,

@@ -1,7 +1,11 @@
 """``consumer export-raw FILE [--out PATH]``: argparse glue and the output file only.
 
+A pruned file (`consumer archive --prune`) is read from its archive object, checked against
+the SHA-256 raw.csv_files recorded for it.
+
 Exit codes: 0 the whole file was written; 1 rows are missing (what exists is written, the
-count is on stderr) or the database failed; 2 no DSN, or FILE names no file or several;
+count is on stderr), the database failed, or a pruned file's archive cannot be read or is not
+the one recorded (nothing is written); 2 no DSN, or FILE names no file or several;
 5 cannot connect (nothing answers, the login or the certificate refused).
 """
 
@@ -16,8 +20,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from consumer.admin import export
+from consumer.admin.archive import export_pruned
 from consumer.config import pg_connect
+from consumer.config.archive import ArchiveSettings
 from consumer.config.settings import read_dsn
+from consumer.store.archive_objects import ArchiveError
 
 
 def add_export_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -64,8 +71,15 @@ async def run_export(
     try:
         # Resolved first, so an ambiguous or unknown FILE creates no output at all.
         source = await export.find_file(conn, args.file)
+        settings = ArchiveSettings.from_env(env)
         with _output(args.out, stdout or sys.stdout.buffer) as out:
-            counts = await export.export_rows(conn, source, out)
+            # A pruned file's rows are in its archive only.
+            counts = await export_pruned(conn, source, out, settings)
+            if counts is None:
+                counts = await export.export_rows(conn, source, out)
+    except ArchiveError as exc:
+        print(f"consumer export-raw: {source.file_id}: {exc}", file=sys.stderr)
+        return 1
     except export.ExportError as exc:
         print(f"consumer export-raw: {exc}", file=sys.stderr)
         return 2

@@ -37,6 +37,8 @@ from feed.contract import RowMeta
 REBUILD_TOPIC = "vinops.rebuild"  # what the rebuilt messages say they came from
 DEFAULT_BATCH = 5000
 
+# Rows in (after, upto]: the references are stored in blocks (0025), so a page is bounded by
+# whole blocks first (upto, from _UPTO) and only those blocks are read and sorted.
 _ROWS = """
 SELECT r.file_id, r.row_no, r.lot_external_id, r.observed, c.layout_id, c.body::text AS body,
        f.sha256, f.dialect
@@ -44,12 +46,31 @@ FROM raw.file_rows r
 JOIN raw.v_contents c ON c.digest = r.digest
 JOIN raw.csv_files f ON f.file_id = r.file_id
 WHERE r.kind = 'row' AND f.dialect IS NOT NULL
+  AND (r.file_id, r.block_last_row_no) > ($1::uuid, $2::int)
+  AND ($7::uuid IS NULL OR (r.file_id, r.block_first_row_no) <= ($7::uuid, $8::int))
   AND (r.file_id, r.row_no) > ($1::uuid, $2::int)
+  AND ($7::uuid IS NULL OR (r.file_id, r.row_no) <= ($7::uuid, $8::int))
   AND ($4::uuid IS NULL OR r.file_id = $4)
   AND ($5::timestamptz IS NULL OR r.ingested_at >= $5)
   AND ($6::text IS NULL OR r.lot_external_id = $6)
 ORDER BY r.file_id, r.row_no
 LIMIT $3
+"""
+# The last row a page needs to look at: the blocks wholly after ``after``, in order, until they
+# hold a page of rows; None when fewer rows than that are left (the page reads to the end).
+_UPTO = """
+WITH ahead AS (
+  SELECT b.file_id, b.last_row_no, b.row_count,
+         sum(b.row_count) OVER (ORDER BY b.file_id, b.first_row_no) AS cum
+  FROM raw.file_row_blocks b
+  WHERE (b.file_id, b.first_row_no) > ($1::uuid, $2::int) AND ($4::uuid IS NULL OR b.file_id = $4)
+  ORDER BY b.file_id, b.first_row_no
+  LIMIT $3
+)
+SELECT file_id, last_row_no FROM ahead
+WHERE cum - row_count < $3 AND (SELECT max(cum) FROM ahead) >= $3
+ORDER BY file_id DESC, last_row_no DESC
+LIMIT 1
 """
 _COUNT = """
 SELECT count(*) FROM raw.file_rows r JOIN raw.csv_files f ON f.file_id = r.file_id
@@ -150,7 +171,12 @@ async def rebuild(
     layouts = await _layouts(conn)
     batches = 0
     while True:
-        records = await conn.fetch(_ROWS, *after, batch, *selection.args())
+        upto = await conn.fetchrow(_UPTO, *after, batch, selection.file_id)
+        bound = (upto["file_id"], upto["last_row_no"]) if upto is not None else (None, None)
+        records = await conn.fetch(_ROWS, *after, batch, *selection.args(), *bound)
+        if not records and bound[0] is not None:
+            after = bound  # nothing selected up to there: the next blocks
+            continue
         if not records:
             await conn.execute(_PROGRESS, rebuild_id, *after, progress.rows_done,
                                progress.lots_changed, True)  # fmt: skip

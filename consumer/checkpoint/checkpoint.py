@@ -173,6 +173,8 @@ class Checkpoint:
                             raise errors.TransientError("known-content look-up failed")
                     offsets = await state.require_writer().write(batch, sent, prepared)
                 except (errors.TransientError, KafkaError, OSError) as exc:
+                    if isinstance(exc, errors.ContentsPrunedError):
+                        prepared = None  # its look-up is stale: ask again
                     state.retrying = f"{type(exc).__name__}: {str(exc)[:120]}"
                     state.metrics.ready.set(0)
                     if not paused:

@@ -26,6 +26,12 @@ class TransientError(IngestError):
     retriable = True
 
 
+class ContentsPrunedError(TransientError):
+    """A content the batch's look-up found was pruned (`consumer archive --prune`) before the
+    batch's references were written: prepare the batch again, with a new look-up, so that the
+    content is stored anew."""
+
+
 class DataError(IngestError):
     """The database refuses a value of the batch; the service bisects to isolate the row."""
 

@@ -25,7 +25,13 @@ from typing import Any
 
 import asyncpg
 
-from consumer.config.errors import PG_ERRORS, IngestError, TransientError, translate_pg
+from consumer.config.errors import (
+    PG_ERRORS,
+    ContentsPrunedError,
+    IngestError,
+    TransientError,
+    translate_pg,
+)
 from consumer.prepare import mapped
 from consumer.prepare.prepared import Known, LayoutKey, PreparedBatch, Reference
 from consumer.store import statements as sql
@@ -253,27 +259,19 @@ class Sink:
     async def _write_references(
         conn: Any, refs: Sequence[Reference]
     ) -> list[tuple[uuid.UUID, int, int]]:
-        """Record ``refs`` in raw.file_rows: (file_id, rows recorded, malformed among them).
+        """Record ``refs`` as reference blocks: (file_id, rows recorded, malformed among them).
 
-        Straight COPY into the table first: a file's rows arrive once, so this is the rule
-        (and half the cost of INSERT ... ON CONFLICT from a temp table). When some are already
-        there (a file published again), the savepoint undoes the COPY and the first record of
-        each physical row is kept.
+        One statement from the session's temp table: rows already recorded (a file published
+        again) keep their first record (consumer/store/sql/references_write.sql).
         """
         if not refs:
             return []
-        try:
-            async with conn.transaction():
-                await conn.copy_records_to_table(
-                    "file_rows", schema_name="raw", records=refs, columns=REFS_COLUMNS
-                )
-        except asyncpg.UniqueViolationError:
-            await conn.copy_records_to_table("vinops_refs", records=refs, columns=REFS_COLUMNS)
-            return [(r["file_id"], r["n"], r["bad"])
-                    for r in await conn.fetch(sql.REFERENCES_KEEP_FIRST)]  # fmt: skip
-        rows = collections.Counter(r.file_id for r in refs)
-        bad = collections.Counter(r.file_id for r in refs if r.kind == "malformed")
-        return [(file_id, n, bad[file_id]) for file_id, n in rows.items()]
+        await conn.copy_records_to_table("vinops_refs", records=refs, columns=REFS_COLUMNS)
+        counted = await conn.fetch(sql.REFERENCES_WRITE)
+        if counted and counted[0]["missing"]:
+            # The transaction rolls back; the checkpoint prepares the batch again.
+            raise ContentsPrunedError(f"{counted[0]['missing']} content(s) pruned since looked up")
+        return [(r["file_id"], r["n"], r["bad"]) for r in counted]
 
     def _offsets_params(self, batch: PreparedBatch) -> list[Any]:
         return [self._group_id, *batch.offsets.db_columns()]

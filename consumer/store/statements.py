@@ -44,7 +44,7 @@ FILES_FILL = load(
     fill_new=", ".join(f"COALESCE(EXCLUDED.{c}, f.{c})" for c in FILL),
 )
 CONTENTS_AND_STAGING = load("contents_and_staging.sql")
-REFERENCES_KEEP_FIRST = load("references_keep_first.sql")
+REFERENCES_WRITE = load("references_write.sql")
 FLIP_APPLIED = load("flip_applied.sql")
 KNOWN_CONTENTS = load("known_contents.sql")
 LAYOUT = load("layout.sql")

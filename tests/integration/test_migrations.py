@@ -26,7 +26,7 @@ TO_APPLY = [m.id for m in REGISTRY if not m.superseded]
 TABLES = {
     "public.vehicles", "public.lots", "public.sale_events", "public.images", "public.lot_versions",
     "raw.csv_files", "raw.rows_legacy", "raw.layouts", "raw.contents", "raw.content_chunks",
-    "raw.file_rows",
+    "raw.file_row_blocks", "raw.file_row_notes",
     "staging.copart_raw",
     "audit.vin_conflicts", "audit.parse_errors", "audit.etl_runs",
     "ingest.schema_migrations", "ingest.consumer_offsets", "ingest.dlq_replays",
@@ -40,6 +40,7 @@ VIEWS = {
     "raw.v_contents",
     "raw.rows",
     "public.v_lot_versions",
+    "raw.file_rows",
 }
 
 

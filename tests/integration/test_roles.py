@@ -54,7 +54,7 @@ async def as_etl(fresh_db: FreshDb) -> AsyncIterator[asyncpg.Connection]:
 
 async def test_app_ro_cannot_write_anywhere(as_app_ro: asyncpg.Connection) -> None:
     tables = await our_tables(as_app_ro)
-    assert len(tables) == 22
+    assert len(tables) == 23
     for schema, table, column in tables:
         name = f'"{schema}"."{table}"'
         for sql in (
@@ -125,8 +125,9 @@ async def test_etl_writes_the_data_it_owns(as_etl: asyncpg.Connection) -> None:
             chunk,
         )
         await as_etl.execute(
-            "INSERT INTO raw.file_rows (file_id, row_no, kind, lot_external_id, digest) "
-            "VALUES ($1, 1, 'row', '26519090', '\\x00112233445566778899aabbccddeeff')",
+            "INSERT INTO raw.file_row_blocks (file_id, first_row_no, last_row_no, row_count, "
+            "row_gaps, lots, digests) VALUES ($1, 1, 1, 1, '{0}', '{26519090}', "
+            "'{00112233-4455-6677-8899-aabbccddeeff}')",
             file_id,
         )
         await as_etl.execute(
@@ -167,7 +168,7 @@ async def test_etl_writes_the_data_it_owns(as_etl: asyncpg.Connection) -> None:
         await as_etl.execute("DELETE FROM public.lot_versions")
     assert await as_etl.execute("DELETE FROM ingest.lot_changes") == "DELETE 0"
     with pytest.raises(DENIED):
-        await as_etl.execute("DELETE FROM raw.file_rows")
+        await as_etl.execute("DELETE FROM raw.file_row_blocks")
     with pytest.raises(DENIED):
         await as_etl.execute("DELETE FROM raw.contents")
     with pytest.raises(DENIED):  # staging keeps its window by dropping days (0022), never by rows
@@ -196,8 +197,14 @@ async def _raw_fixture(as_etl: asyncpg.Connection) -> uuid.UUID:
         chunk,
     )
     await as_etl.execute(
-        "INSERT INTO raw.file_rows (file_id, row_no, kind, lot_external_id, digest) "
-        "VALUES ($1, 1, 'malformed', '7', '\\xffeeddccbbaa99887766554433221100')",
+        "INSERT INTO raw.file_row_blocks (file_id, first_row_no, last_row_no, row_count, "
+        "row_gaps, lots, digests) VALUES ($1, 1, 1, 1, '{0}', '{7}', "
+        "'{ffeeddcc-bbaa-9988-7766-554433221100}')",
+        file_id,
+    )
+    await as_etl.execute(
+        "INSERT INTO raw.file_row_notes (file_id, row_no, kind, lot_external_id) "
+        "VALUES ($1, 1, 'malformed', '7')",
         file_id,
     )
     return file_id
@@ -210,16 +217,20 @@ RAW_REWRITES = (
     "UPDATE raw.contents SET digest = '\\x00112233445566778899aabbccddeeff'",
     "UPDATE raw.content_chunks SET bodies = ARRAY['{}']",
     "UPDATE raw.layouts SET names = ARRAY['x']",
-    "UPDATE raw.file_rows SET digest = '\\x00112233445566778899aabbccddeeff'",
-    "UPDATE raw.file_rows SET observed = ARRAY['9']",
-    "UPDATE raw.file_rows SET lot_external_id = '8'",
+    "UPDATE raw.file_row_blocks SET digests = '{00112233-4455-6677-8899-aabbccddeeff}'",
+    "UPDATE raw.file_row_blocks SET row_gaps = '{1}'",
+    "UPDATE raw.file_row_blocks SET lots = '{8}'",
+    "UPDATE raw.file_row_notes SET observed = ARRAY['9']",
+    "UPDATE raw.file_row_notes SET lot_external_id = '8'",
     "UPDATE raw.csv_files SET sha256 = repeat('ef', 32)",
     "UPDATE raw.csv_files SET file_id = gen_random_uuid()",
-    "DELETE FROM raw.file_rows",
+    "DELETE FROM raw.file_row_blocks",
+    "DELETE FROM raw.file_row_notes",
     "DELETE FROM raw.contents",
     "DELETE FROM raw.content_chunks",
     "DELETE FROM raw.csv_files",
-    "TRUNCATE raw.file_rows",
+    "TRUNCATE raw.file_row_blocks",
+    "TRUNCATE raw.file_row_notes",
     "TRUNCATE raw.contents",
 )
 

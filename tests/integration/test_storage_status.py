@@ -114,29 +114,31 @@ async def test_json_names_every_table_with_its_size_and_rows(written: FreshDb) -
     assert parts[f"copart_raw_p{datetime.now(UTC):%Y_%m_%d}"]["rows"] == ROWS
     assert parts["copart_raw_default"]["lower"] is None
     assert set(parts["copart_raw_default"]) == {"name", "lower", "upper", "bytes", "rows"}
-    # No raw archive yet: every file counts as not archived.
+    # Nothing archived yet (migration 0026 tracks it): every file counts as not archived.
     assert body["files"] == {
-        "archive_tracked": False,
+        "archive_tracked": True,
         "archived": {"files": 0, "bytes": 0, "rows": 0},
         "not_archived": {"files": 1, "bytes": body["files"]["not_archived"]["bytes"], "rows": ROWS},
         "pruned": {"files": 0, "bytes": 0, "rows": 0},
     }
 
 
-async def test_archived_files_are_told_apart_once_the_column_exists(written: FreshDb) -> None:
-    # What the raw archive (#26's archive command) adds; the report reads it when present.
+async def test_archived_and_pruned_files_are_told_apart(written: FreshDb) -> None:
+    # What `consumer archive` records (migration 0026), set here by hand.
     admin = await asyncpg.connect(written.admin_dsn)
     try:
-        await admin.execute("ALTER TABLE raw.csv_files ADD COLUMN archived_at timestamptz")
-        await admin.execute("UPDATE raw.csv_files SET archived_at = now()")
+        await admin.execute(
+            "UPDATE raw.csv_files SET archived_at = now(), archive_uri = 'file:///a/x.raw.gz', "
+            "archive_sha256 = repeat('a', 64)"
+        )
     finally:
         await admin.close()
     files = orjson.loads(await status(written.etl_dsn, "--json"))["files"]
     assert files["archive_tracked"] is True
+    assert files["archived"]["files"] == 1
     assert files["pruned"] == {"files": 0, "bytes": 0, "rows": 0}
     admin = await asyncpg.connect(written.admin_dsn)
     try:  # and, once the archive prunes, which archived files it pruned
-        await admin.execute("ALTER TABLE raw.csv_files ADD COLUMN pruned_at timestamptz")
         await admin.execute("UPDATE raw.csv_files SET pruned_at = now()")
     finally:
         await admin.close()

@@ -28,6 +28,7 @@ from devstack.dsn import dsn_for
 from feed.contract import content_digest, content_of, file_id_for, row_digest
 from tests.coredump import core, inbound, ingest
 from tests.databases import Server, new_database
+from tests.rawblocks import reference_lost
 from tests.rawfiles import assert_same_cells, published, records, source_files
 
 pytestmark = pytest.mark.integration
@@ -271,28 +272,16 @@ async def test_export_with_a_lost_row_writes_the_rest_and_exits_1(
     upgraded: Upgraded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = next(s for s in upgraded.sources if s.path.name == "copart-sample-camel.csv")
-    async with connected(upgraded.admin_dsn) as conn:
-        lost = await conn.fetchrow(
-            "DELETE FROM raw.file_rows WHERE file_id = $1 AND row_no = 7 RETURNING *",
-            source.file_id,
-        )
-        assert lost is not None
-        try:
-            out = tmp_path / "camel.csv"
-            assert await asyncio.to_thread(export, source.sha256, out, upgraded.etl_dsn) == 1
-            err = capsys.readouterr().err
-            missing = "1 published row(s) missing from raw.file_rows"
-            assert err == f"consumer export-raw: {source.file_id}: {missing}\n"
-            exported = out.read_bytes().decode().split("\r\n")
-            original = source.path.read_bytes().decode().split("\n")
-            assert len(exported) == len(original) - 1  # every row but row 7 (line 8)
-            assert exported == [*original[:7], *original[8:]]
-        finally:
-            columns = ", ".join(lost.keys())
-            values = ", ".join(f"${n}" for n in range(1, len(lost) + 1))
-            await conn.execute(
-                f"INSERT INTO raw.file_rows ({columns}) VALUES ({values})", *lost.values()
-            )
+    async with connected(upgraded.admin_dsn) as conn, reference_lost(conn, source.file_id, 7):
+        out = tmp_path / "camel.csv"
+        assert await asyncio.to_thread(export, source.sha256, out, upgraded.etl_dsn) == 1
+        err = capsys.readouterr().err
+        missing = "1 published row(s) missing from raw.file_rows"
+        assert err == f"consumer export-raw: {source.file_id}: {missing}\n"
+        exported = out.read_bytes().decode().split("\r\n")
+        original = source.path.read_bytes().decode().split("\n")
+        assert len(exported) == len(original) - 1  # every row but row 7 (line 8)
+        assert exported == [*original[:7], *original[8:]]
 
 
 async def test_a_rebuild_after_the_upgrade_equals_a_fresh_ingest(

@@ -86,6 +86,7 @@ FULL = {
         "camel": {"s2_over_s1": 5.2, "growth_s2_over_s1": 0.14},
     },
     "history": {"history_cost": 0.06, "query": {"median_ms": 3.5}},
+    "steady_state": {"max_added_over_changed_csv": 1.2},
 }  # fmt: skip
 
 
@@ -101,6 +102,7 @@ def test_headline_has_the_promised_keys_as_numbers() -> None:
         ("ratios", "real_snapshot2_growth_over_snapshot1"): 0.12,
         ("ratios", "camel_snapshot2_over_snapshot1"): 5.2,
         ("ratios", "camel_snapshot2_growth_over_snapshot1"): 0.14,
+        ("ratios", "steady_state_added_over_changed_csv"): 1.2,
         ("latency", "p99_s"): 0.45,
         ("ratios", "history_cost"): 0.06,
         ("latency", "history_query_ms"): 3.5,
