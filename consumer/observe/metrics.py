@@ -210,3 +210,21 @@ class Metrics:
         self._add(self.lot_changes, outcome.changes)
         self.fields.inc(outcome.fields_total)
         self.fields_unknown.inc(outcome.fields_unknown)
+
+    def totals(self) -> dict[str, int]:
+        """Row outcomes and dead letters counted by this process (logged at exit)."""
+        get = self.registry.get_sample_value
+        out = {
+            o: int(get("vinops_ingested_rows_total", {"outcome": o}) or 0)
+            for o in ("inserted", "updated", "unchanged", "stale")
+        }
+        out["unchanged_content"] = int(get("vinops_rows_unchanged_total") or 0)
+        out["digest_mismatches"] = int(get("vinops_digest_mismatches_total") or 0)
+        for change in ("removed", "returned"):
+            out[f"lots_{change}"] = int(get("vinops_lots_removed_total", {"change": change}) or 0)
+        out["commits"] = int(get("vinops_commits_total") or 0)
+        for delivery in ("truncated", "unsent"):
+            out[f"dead_letters_{delivery}"] = int(
+                get("vinops_dead_letters_incomplete_total", {"delivery": delivery}) or 0
+            )
+        return out

@@ -20,7 +20,7 @@ from tests.databases import FreshDb
 from tests.feedshape import MEMBER, downloads
 from tests.seaweed import S3Server, running, weed_binary
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.s3]
 
 
 @pytest.fixture(scope="module")
