@@ -1,5 +1,5 @@
 """Losing one reference on purpose (tests of what export and the audit say then): references
-are stored in blocks since 0025, so one row is taken out of its block and the block is put
+are stored in blocks since 0024, so one row is taken out of its block and the block is put
 back afterwards, exactly as it was."""
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from feed.contract import RowMeta
 REBUILD_TOPIC = "vinops.rebuild"  # what the rebuilt messages say they came from
 DEFAULT_BATCH = 5000
 
-# Rows in (after, upto]: the references are stored in blocks (0025), so a page is bounded by
+# Rows in (after, upto]: the references are stored in blocks (0024), so a page is bounded by
 # whole blocks first (upto, from _UPTO) and only those blocks are read and sorted.
 _ROWS = """
 SELECT r.file_id, r.row_no, r.lot_external_id, r.observed, c.layout_id, c.body::text AS body,

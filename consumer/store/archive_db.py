@@ -1,7 +1,7 @@
 """The raw archive's SQL: which files to archive, recording an archived file, and the prune
 (a file's references, then the contents and chunks no reference names any more).
 
-Run by `consumer archive` with a login granted raw_archiver (migration 0026): the consumer's
+Run by `consumer archive` with a login granted raw_archiver (migration 0025): the consumer's
 own login may not delete from the raw layer.
 """
 

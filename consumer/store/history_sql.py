@@ -9,7 +9,7 @@ from plain column references it costs ~2 us a row, where a jsonb object cost ~40
 field read out of a composite row value costs more with every field. Each value is rendered
 by one rule whatever the session's DateStyle and TimeZone, so one version has one ``data``.
 Fields are only ever appended to the list (a shorter array of an older version reads NULL for
-the new ones): the list in the lot history migration (0024) and this one are kept equal by a test.
+the new ones): the list in the lot history migration (0026) and this one are kept equal by a test.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ _VOLATILE_BY_TABLE = {
     "raw.v_contents": {"chunk_id", "pos", "stored_at"},
     # Which of the rows carrying a version came first depends on arrival; the rest must not.
     "public.lot_versions": {"file_id", "row_no", "content_digest", "recorded_at"},
-    # Which block holds a reference depends on the batch that wrote it (0025).
+    # Which block holds a reference depends on the batch that wrote it (0024).
     "raw.file_rows": {"block_first_row_no", "block_last_row_no"},
 }
 TABLES = (

@@ -114,7 +114,7 @@ async def test_json_names_every_table_with_its_size_and_rows(written: FreshDb) -
     assert parts[f"copart_raw_p{datetime.now(UTC):%Y_%m_%d}"]["rows"] == ROWS
     assert parts["copart_raw_default"]["lower"] is None
     assert set(parts["copart_raw_default"]) == {"name", "lower", "upper", "bytes", "rows"}
-    # Nothing archived yet (migration 0026 tracks it): every file counts as not archived.
+    # Nothing archived yet (migration 0025 tracks it): every file counts as not archived.
     assert body["files"] == {
         "archive_tracked": True,
         "archived": {"files": 0, "bytes": 0, "rows": 0},
@@ -124,7 +124,7 @@ async def test_json_names_every_table_with_its_size_and_rows(written: FreshDb) -
 
 
 async def test_archived_and_pruned_files_are_told_apart(written: FreshDb) -> None:
-    # What `consumer archive` records (migration 0026), set here by hand.
+    # What `consumer archive` records (migration 0025), set here by hand.
     admin = await asyncpg.connect(written.admin_dsn)
     try:
         await admin.execute(

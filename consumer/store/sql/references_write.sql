@@ -1,4 +1,4 @@
--- The batch's references (every row message of a file) as blocks (migration 0025): one per
+-- The batch's references (every row message of a file) as blocks (migration 0024): one per
 -- file, partition and run of rows whose gaps fit a smallint; a note for the few rows that
 -- have more to say (refused, parse error, observation cells other than the block's, a lot
 -- number that is not a plain integer). A row some block already holds (a file published again) keeps its first record,

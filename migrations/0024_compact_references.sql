@@ -1,4 +1,4 @@
--- 0025_compact_references: a file's references are stored in blocks, not one row each.
+-- 0024_compact_references: a file's references are stored in blocks, not one row each.
 -- Purpose: a repeated snapshot costs what changed. A reference row (file, row number, kind,
 --   lot, digest, Kafka position, time) cost ~190-250 bytes with its index; a block holds the
 --   rows one batch wrote for one file and partition as arrays, ~22 bytes a row:
@@ -111,7 +111,7 @@ WINDOW w AS (PARTITION BY r.file_id, r.kafka_partition ORDER BY r.row_no);
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM old_refs WHERE octet_length(digest) <> 16) THEN
-        RAISE EXCEPTION '0025: a reference digest is not 16 bytes; nothing was changed';
+        RAISE EXCEPTION '0024: a reference digest is not 16 bytes; nothing was changed';
     END IF;
 END
 $$;
@@ -199,7 +199,7 @@ BEGIN
     SELECT (SELECT count(*) FROM raw.file_rows) - (SELECT count(*) FROM raw.file_rows_0030)
       INTO added;
     IF lost <> 0 OR added <> 0 THEN
-        RAISE EXCEPTION '0025: % reference(s) differ after the move, % more; nothing was changed',
+        RAISE EXCEPTION '0024: % reference(s) differ after the move, % more; nothing was changed',
             lost, added;
     END IF;
 END

@@ -1,10 +1,10 @@
-"""Upgrade across 0025: references written one row each (raw.file_rows as a table, as the
-consumer before 0025 wrote them) move into blocks and notes without loss. Every column of
+"""Upgrade across 0024: references written one row each (raw.file_rows as a table, as the
+consumer before 0024 wrote them) move into blocks and notes without loss. Every column of
 raw.file_rows, the passport's raw.rows, the audit views and export-raw read the same before
 and after; the consumer then writes on top (a file published again counts nothing new, a new
 file gets ids above the old ones).
 
-The database is built once for the module: migrations up to the one before 0025, two sample
+The database is built once for the module: migrations up to the one before 0024, two sample
 files stored as that consumer stored them, with what a real database holds besides plain rows:
 refused rows with their errors, observation cells, lot numbers that are not plain integers,
 rows without Kafka position (copied from the legacy layout), ids with holes, three
@@ -72,7 +72,7 @@ def _lot(row_no: int, key: bytes) -> str | None:
 
 
 async def _store_before_0030(conn: asyncpg.Connection, path: Path, first_id: int) -> str:
-    """One file as the consumer before 0025 stored it: contents, then one reference row each."""
+    """One file as the consumer before 0024 stored it: contents, then one reference row each."""
     data = await asyncio.to_thread(path.read_bytes)
     sha256, dialect, messages = published(data)
     file_id = file_id_for(sha256)

@@ -1,4 +1,4 @@
--- 0026_raw_archive: files of the raw layer archived to object storage, and pruned.
+-- 0025_raw_archive: files of the raw layer archived to object storage, and pruned.
 -- Purpose: `consumer archive` writes each fully ingested file as one compressed object (the
 --   file's rows as export-raw writes them, after a manifest line), reads it back to verify,
 --   then records where it is and its SHA-256 here. `consumer archive --prune` then deletes

@@ -1,4 +1,4 @@
--- 0024_lot_history: every version of a lot, and an outbox of lot changes relayed to Kafka.
+-- 0026_lot_history: every version of a lot, and an outbox of lot changes relayed to Kafka.
 -- Purpose: public.lot_versions keeps one row per distinct version of a lot (lot, source time,
 --   version digest): its validity [valid_from, valid_to) in source time, the VIN it carried,
 --   the row that first carried it, its values (data) and the fields that differ from the
