@@ -15,7 +15,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.scenarios.common import Ctx, Result, rate
+from bench.scenarios.common import Ctx, Result, partitions_of, rate
+from bench.stack import Stack
 from consumer.intake.batch import Batch
 from consumer.intake.decoder import Decoder
 from consumer.prepare.prepare import prepare
@@ -23,12 +24,12 @@ from consumer.prepare.prepare import prepare
 Offsets = dict[int, int]  # partition -> offset
 
 
-async def end_offsets(bootstrap: str, topic: str) -> Offsets:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def end_offsets(stack: Stack, topic: str) -> Offsets:
+    parts = [TopicPartition(topic, p) for p in await partitions_of(stack, topic)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = sorted(consumer.partitions_for_topic(topic) or ())
-        parts = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(parts)
         ends = await consumer.end_offsets(parts)
         return {tp.partition: int(o) for tp, o in ends.items()}
     finally:
@@ -96,7 +97,7 @@ def known_row_profile(records: list[Any], topic: str, files_topic: str) -> Resul
 
 async def measure(ctx: Ctx, topic: str, files_topic: str, start: Offsets) -> Result:
     """Both reads of ``topic`` from ``start`` to its end, and the known-row profile."""
-    end = await end_offsets(ctx.stack.bootstrap, topic)
+    end = await end_offsets(ctx.stack, topic)
     plain = await read(ctx.stack.bootstrap, topic, start, end, digest=False)
     kept: list[Any] = []
     hashed = await read(ctx.stack.bootstrap, topic, start, end, digest=True, keep=kept)

@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.expect import Expected
 from bench.stack import (
@@ -200,3 +201,15 @@ def rate(rows: int, seconds: float) -> float:
 
 def now() -> float:
     return time.time()
+
+
+async def partitions_of(stack: Stack, topic: str) -> list[int]:
+    """The topic's partitions, as the broker describes them (a consumer's cached metadata may
+    not know a topic yet)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(p["partition"] for p in described["partitions"])

@@ -38,6 +38,7 @@ from bench.scenarios.common import (
     last_commit_time,
     logged_at,
     now,
+    partitions_of,
     publish_cmd,
     rate,
 )
@@ -60,22 +61,12 @@ def _snapshot2(base: Path) -> RealSnapshot:
     return write_realistic(base, out, "member", sold=SOLD_SHARE, listed=0.0)
 
 
-async def _partitions(stack: Stack, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
-    await admin.start()
-    try:
-        [described] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return sorted(p["partition"] for p in described["partitions"])
-
-
 async def _events(
     stack: Stack, topic: str, after: dict[int, int] | None = None
 ) -> tuple[list[dict[str, Any]], dict[int, int]]:
     """The change topic's events past ``after`` (partition -> offset; None: from the
     beginning) up to its current end, and that end."""
-    tps = [TopicPartition(topic, p) for p in await _partitions(stack, topic)]
+    tps = [TopicPartition(topic, p) for p in await partitions_of(stack, topic)]
     if not tps:
         return [], {}
     consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False)

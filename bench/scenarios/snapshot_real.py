@@ -148,7 +148,7 @@ async def run(ctx: Ctx) -> Result:
             s1 = await _publish_and_drain(
                 ctx, db, topics, base, label=f"real-{dialect}-1", published=first_rows
             )
-            s2_start = await bare_read.end_offsets(ctx.stack.bootstrap, topics.rows)
+            s2_start = await bare_read.end_offsets(ctx.stack, topics.rows)
             s2 = await _publish_and_drain(
                 ctx, db, topics, real.path, label=f"real-{dialect}-2",
                 published=first_rows + real.rows,
