@@ -4,12 +4,11 @@ is written as its halves, each with its own offsets."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from consumer.intake.messages import Message, RowMessage
 from consumer.intake.offsets import BatchOffsets
-from consumer.intake.records import Inbound
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,15 +23,9 @@ class Batch:
     def __len__(self) -> int:
         return len(self.messages)
 
-    def __iter__(self) -> Iterator[Message]:
-        return iter(self.messages)
-
     def digests(self) -> list[bytes]:
         """The content digest of each row message (the contents to look up)."""
         return [m.digest for m in self.messages if m.__class__ is RowMessage]
-
-    def records(self) -> Iterator[Inbound]:
-        return (m.record for m in self.messages)
 
     def halves(self) -> tuple[Batch, Batch]:
         """Split in fetch order (offsets stay contiguous per partition in each half)."""

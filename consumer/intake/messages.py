@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from consumer.intake.records import Inbound
-from feed.contract import FileEvent, RowKind, RowMeta
+from feed.contract import FileEvent, RowMeta
 
 
 class RowMessage(NamedTuple):
@@ -28,10 +28,6 @@ class RowMessage(NamedTuple):
     observed: tuple[str, ...] | None  # the observation cells cut from the value
     lot: str | None  # the lot number as the key gives it (NUL dropped, stripped)
     header_disagreed: bool  # the producer's digest header named another content
-
-    @property
-    def kind(self) -> RowKind:
-        return self.file.kind
 
     @property
     def meta(self) -> RowMeta:
