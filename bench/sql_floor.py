@@ -15,6 +15,7 @@ with the database part: the floor no pipeline over the same SQL can beat.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -24,11 +25,13 @@ from typing import Any
 import asyncpg
 
 from bench.stack import Database
+from consumer.config.history import HistorySettings
 from consumer.config.settings import DEFAULT_BATCH_SIZE
 from consumer.intake.records import Inbound
 from consumer.prepare.prepare import prepare_records
 from consumer.store.sink import Sink
 from feed.contract import FileCompleted, FileEvent, FileStarted, encode_file_event
+from feed.settings import load
 from producer.feedfile import FeedFile, inspect_file
 from producer.messages import MessageBuilder, is_blank
 from producer.reader import CsvReader
@@ -80,7 +83,9 @@ async def run_floor(
     db: Database, path: Path, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> dict[str, Any]:
     pool = await asyncpg.create_pool(db.etl_dsn, min_size=1, max_size=1)
-    sink = Sink(pool, group_id="bench-floor", consumer_name="bench-floor")
+    # The consumer's own switch (VINOPS_HISTORY=off), so an A/B can take history out.
+    history = load(HistorySettings, os.environ).enabled
+    sink = Sink(pool, group_id="bench-floor", consumer_name="bench-floor", history=history)
     build_s = prepare_s = write_s = 0.0
     rows = batches = 0
     try:

@@ -130,19 +130,25 @@ RUNS_AND_OFFSETS = load(
     " <= r.rows_processed + EXCLUDED.rows_processed",
 )
 COMMITTED_OFFSETS = load("committed_offsets.sql")
-# closed: the last version of each lot removed or returned, updated by its ctid (a TID scan,
-# never a hash join over the whole history).
+# ends: the last version of each lot removed or returned (one index probe each); closed
+# updates them by their ctids. `ctid = ANY(ARRAY(...))` makes that a TID scan whatever the
+# estimates: joined on the lot instead, a few thousand removed lots made the planner hash-join
+# them against a sequential scan of the whole history, at every full snapshot's completion.
 _FILE_TOLD = f"""
-, closed AS (
-  UPDATE public.lot_versions v SET valid_to = x.valid_to
+, ends AS (
+  SELECT last.at, x.lot_external_id, x.valid_to
   FROM (SELECT r.lot_external_id, f.as_of AS valid_to FROM removed r, f
         UNION ALL SELECT s.lot_external_id, f.as_of FROM still_removed s, f
         UNION ALL SELECT r.lot_external_id, NULL::timestamptz FROM returned r) x
   CROSS JOIN LATERAL (SELECT w.ctid AS at FROM public.lot_versions w
                       WHERE w.lot_external_id = x.lot_external_id
                       ORDER BY w.valid_from DESC, w.version DESC LIMIT 1) last
-  WHERE v.ctid = last.at AND v.lot_external_id = x.lot_external_id
-    AND (x.valid_to IS NULL OR x.valid_to > v.valid_from)
+), closed AS (
+  UPDATE public.lot_versions v SET valid_to = e.valid_to
+  FROM ends e
+  WHERE v.ctid = ANY (ARRAY(SELECT at FROM ends)) AND v.ctid = e.at
+    AND v.lot_external_id = e.lot_external_id
+    AND (e.valid_to IS NULL OR e.valid_to > v.valid_from)
   RETURNING 1
 ), told AS (
   INSERT INTO ingest.lot_changes (event_id, lot_external_id, kind, payload)

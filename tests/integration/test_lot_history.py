@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from typing import Any
 
 import asyncpg
@@ -19,6 +20,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from consumer.intake.records import Inbound
+from consumer.store import statements as sql
+from consumer.store.batch_table import CREATE_BATCH_TABLE
 from consumer.store.history_sql import HISTORY_FIELDS
 from tests.coredump import history, ingest
 from tests.databases import FreshDb, Server
@@ -98,3 +101,59 @@ async def test_the_sql_field_list_is_the_code_s(fresh_db: FreshDb) -> None:
     assert (data["make"], data["high_bid"], data["sale_date"]) == ("FORD", "275.00", "2020-07-02")
     assert None not in data.values()  # NULLs left out
     assert len(data) < len(HISTORY_FIELDS)
+
+
+def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
+
+
+_FILLER = """
+INSERT INTO public.lots (lot_external_id, source_updated_at)
+SELECT 'L' || i, timestamptz '2020-01-01' FROM generate_series(1, 30000) AS i;
+INSERT INTO public.lot_versions (lot_external_id, valid_from, version, data)
+SELECT 'L' || (i % 30000), timestamptz '2020-01-01' + make_interval(hours => i),
+       decode(lpad(to_hex(i), 32, '0'), 'hex'), ARRAY['x']
+FROM generate_series(1, 60000) AS i;
+ANALYZE public.lots;
+ANALYZE public.lot_versions;
+"""
+
+
+def _versions_scans(plan: dict[str, Any]) -> list[str]:
+    """The scans of lot_versions under the plan's UPDATE of lot_versions."""
+    [update] = [
+        n
+        for n in _nodes(plan)
+        if n["Node Type"] == "ModifyTable"
+        and n.get("Operation") == "Update"
+        and n.get("Relation Name") == "lot_versions"
+    ]
+    return [n["Node Type"] for n in _nodes(update) if n.get("Relation Name") == "lot_versions"]
+
+
+@pytest.mark.parametrize("statement", ["file_completed_told", "lot_versions"])
+async def test_versions_are_updated_by_ctid_never_by_scanning_the_history(
+    fresh_db: FreshDb, statement: str
+) -> None:
+    """A batch's new versions correct their stored neighbours, and a full snapshot's completion
+    ends the last version of each lot it removes: either finds those rows by their ctids (a
+    TID scan). Joined on the lot instead, thousands of removed lots made the planner hash-join
+    them against a sequential scan of all of lot_versions at every full snapshot, a cost that
+    grows with the history (the bench's auto_explain showed it at 50,000 rows)."""
+    conn = await asyncpg.connect(fresh_db.admin_dsn)
+    try:
+        # Statistics like a real database's: many lots, many versions.
+        await conn.execute(_FILLER)
+        async with conn.transaction():
+            args: tuple[Any, ...] = ()
+            if statement == "lot_versions":
+                await conn.execute(CREATE_BATCH_TABLE)
+                text = sql.LOT_VERSIONS
+            else:
+                text, args = sql.FILE_COMPLETED_TOLD, (uuid.uuid4(),)
+            plan = orjson.loads(await conn.fetchval("EXPLAIN (FORMAT JSON) " + text, *args))
+    finally:
+        await conn.close()
+    scans = _versions_scans(plan[0]["Plan"])
+    assert "Seq Scan" not in scans, scans
+    assert "Tid Scan" in scans, scans
