@@ -13,7 +13,7 @@ WITH f AS (
   UPDATE public.lots l SET is_removed = false, removed_at = NULL, removed_as_of = NULL
   FROM f
   WHERE l.is_removed AND l.removed_as_of < f.as_of
-    AND l.lot_external_id IN (SELECT lot_external_id FROM listed)
+    AND (l.lot_external_id IN (SELECT lot_external_id FROM listed)) IS TRUE
   RETURNING l.id, l.lot_external_id, l.vin
 ), newer AS (
   SELECT lot_external_id FROM listed
