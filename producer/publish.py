@@ -150,19 +150,24 @@ class Publisher:
         leaves an ``aborted`` record, best effort, so that its run is marked failed.
         """
         started = time.monotonic()
-        await self.send_event(
-            FileStarted(
-                file_id=str(feed.file_id),
-                sha256=feed.sha256,
-                path=str(feed.path),
-                bytes=feed.scan.size,
-                headers=list(feed.layout.headers),
-                dialect=feed.layout.dialect.value,
-                encoding=feed.scan.encoding,
-                started_at=now_iso(),
-                full_snapshot=full_snapshot,
+        try:
+            await self.send_event(
+                FileStarted(
+                    file_id=str(feed.file_id),
+                    sha256=feed.sha256,
+                    path=str(feed.path),
+                    bytes=feed.scan.size,
+                    headers=list(feed.layout.headers),
+                    dialect=feed.layout.dialect.value,
+                    encoding=feed.scan.encoding,
+                    started_at=now_iso(),
+                    full_snapshot=full_snapshot,
+                )
             )
-        )
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            # Interrupted while the broker acknowledged `started`: it may well be stored.
+            await self._abort(feed, counts, "interrupted")
+            raise
         try:
             await self._send_rows(feed, counts, progress)
         except KafkaError as exc:

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from feed.contract import (
     FileAborted,
@@ -346,17 +347,27 @@ async def test_sigint_exits_130_with_an_aborted_record(
     path = tmp_path / "big.csv"
     big_member_file(path, rows)
     topic, files = unique_name("rows"), unique_name("files")
+    # The producer hands rows to its Kafka client well ahead of their delivery: interrupted
+    # once rows were visible in the topic, it had sometimes handed over the whole file and was
+    # flushing (exit 0, "published": CI twice). Its `started` record goes out, awaited, right
+    # before the first row: seen, the rows are all still to come. The files topic is created
+    # here as the producer would (one partition, compacted), so there is one to watch.
     await create_topics(kafka_bootstrap, topic)
-    # Right after its creation a topic may be described without its partitions: watching
-    # none, the loop below saw no row until all were published (a cold broker every time, CI
-    # once).
-    tps: list[TopicPartition] = []
-    while len(tps) < 6:
-        tps = [TopicPartition(topic, p) for p in await partitions_of(kafka_bootstrap, topic)]
-        await asyncio.sleep(0 if len(tps) == 6 else 0.1)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(files, 1, 1, topic_configs={"cleanup.policy": "compact"})]
+        )
+    finally:
+        await admin.close()
+    started: list[TopicPartition] = []
+    while not started:
+        started = [TopicPartition(files, p) for p in await partitions_of(kafka_bootstrap, files)]
+        await asyncio.sleep(0 if started else 0.1)
     watcher = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
     await watcher.start()
-    assert not sum((await watcher.end_offsets(tps)).values())
+    assert not sum((await watcher.end_offsets(started)).values())
     env = {k: v for k, v in os.environ.items() if not k.startswith("VINOPS_")}
     env["VINOPS_KAFKA_BOOTSTRAP"] = kafka_bootstrap
     try:
@@ -365,10 +376,9 @@ async def test_sigint_exits_130_with_an_aborted_record(
             "--files-topic", files, "--json", cwd=ROOT, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        # Interrupt once rows are flowing: the first row batch has reached the topic.
-        while not sum((await watcher.end_offsets(tps)).values()):
+        while not sum((await watcher.end_offsets(started)).values()):
             assert process.returncode is None, "publishing ended before it could be interrupted"
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.01)
         process.send_signal(signal.SIGINT)
         stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
     finally:
