@@ -65,10 +65,11 @@ async def ingest(
 
 
 # The lot history as one comparable value, without where and when a version was recorded
-# (its first row depends on which of the rows carrying it came first).
+# (its first row depends on which of the rows carrying it came first): each version's data as
+# stored (thin but the newest) and its values in full.
 HISTORY = """
 SELECT lot_external_id, valid_from, encode(version, 'hex') AS version, valid_to, vin, changed,
-       data
+       data, public.lot_version_values(lot_external_id, valid_from, version) AS whole
 FROM public.lot_versions ORDER BY lot_external_id, valid_from, version
 """
 

@@ -163,6 +163,12 @@ _SET = {
     "make": "'FORD'",
 }
 _DATA = "ARRAY[" + ", ".join(_SET.get(f, "NULL") for f in HISTORY_FIELDS) + "]::text[]"
+# An older version holds only what its successor changed (0027): the status and the bid.
+_THIN = (
+    "ARRAY["
+    + ", ".join(_SET[f] if f in ("status", "high_bid") else "NULL" for f in HISTORY_FIELDS)
+    + "]::text[]"
+)
 _GENERATE = f"""
 INSERT INTO public.lot_versions (lot_external_id, valid_from, version, valid_to, vin, changed,
                                  data)
@@ -170,7 +176,8 @@ SELECT 'L' || (i / 10), timestamptz '2020-01-01' + make_interval(hours => (i % 1
        decode(lpad(to_hex(i), 32, '0'), 'hex'),
        CASE WHEN i % 10 < 9
             THEN timestamptz '2020-01-01' + make_interval(hours => (i % 10 + 1)::int) END,
-       {_SET["vin"]}, CASE WHEN i % 10 > 0 THEN ARRAY['status', 'high_bid'] END, {_DATA}
+       {_SET["vin"]}, CASE WHEN i % 10 > 0 THEN ARRAY['status', 'high_bid'] END,
+       CASE WHEN i % 10 < 9 THEN {_THIN} ELSE {_DATA} END
 FROM generate_series($1::bigint, $2::bigint) AS i
 """
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,33 @@ def typed(field_name: str, text: str | None) -> Any:
     return text
 
 
-def values_of(data: list[str | None]) -> dict[str, Any]:
+_POSITION = {f: i for i, f in enumerate(HISTORY_FIELDS)}
+
+
+def whole_values(
+    stored: Sequence[tuple[Sequence[str | None], Sequence[str] | None]],
+) -> list[list[str | None]]:
+    """Each version's values in full, from one lot's versions as stored (data, changed), in
+    time order: the newest holds every value, an older one the values of the fields its
+    successor changed (0027; public.lot_version_values() is the same rule in SQL)."""
+    whole: list[list[str | None]] = []
+    current: list[str | None] = []
+    above: Sequence[str] = ()
+    for data, changed in reversed(stored):
+        if not whole:
+            current = [*data, *([None] * (len(HISTORY_FIELDS) - len(data)))]
+        else:
+            current = list(current)
+            for name in above:
+                i = _POSITION.get(name)
+                if i is not None:
+                    current[i] = data[i] if i < len(data) else None
+        whole.append(current)
+        above = changed or ()
+    return whole[::-1]
+
+
+def values_of(data: Sequence[str | None]) -> dict[str, Any]:
     """A version's data (text[] in HISTORY_FIELDS order) as field -> value, NULLs left out."""
     return {f: typed(f, v) for f, v in zip(HISTORY_FIELDS, data, strict=False) if v is not None}
 
@@ -77,21 +104,24 @@ class LotHistory:
 async def history_of(conn: asyncpg.Connection, lot_or_vin: str) -> list[LotHistory]:
     """The history of the lot numbered ``lot_or_vin``, and of every lot that carried it as a
     VIN (normalised as the feed's VINs are); empty when there is none."""
-    lots: dict[str, LotHistory] = {}
+    rows_of: dict[str, list[asyncpg.Record]] = {}
     for r in await conn.fetch(_VERSIONS, lot_or_vin.strip()):
-        lot = lots.get(r["lot_external_id"])
-        if lot is None:
-            removed = r["removed_as_of"] if r["is_removed"] else None
-            lot = lots[r["lot_external_id"]] = LotHistory(r["lot_external_id"], removed)
-        previous = lot.versions[-1].data if lot.versions else None
-        lot.versions.append(
-            Version(
-                r["valid_from"], r["valid_to"], r["version"], r["vin"],
-                None if r["changed"] is None else tuple(r["changed"]),
-                values_of(r["data"]), previous, r["file_id"], r["row_no"],
-            )
-        )  # fmt: skip
-    return list(lots.values())
+        rows_of.setdefault(r["lot_external_id"], []).append(r)
+    lots: list[LotHistory] = []
+    for name, rows in rows_of.items():
+        lot = LotHistory(name, rows[0]["removed_as_of"] if rows[0]["is_removed"] else None)
+        values = whole_values([(r["data"], r["changed"]) for r in rows])
+        for r, data in zip(rows, values, strict=True):
+            previous = lot.versions[-1].data if lot.versions else None
+            lot.versions.append(
+                Version(
+                    r["valid_from"], r["valid_to"], r["version"], r["vin"],
+                    None if r["changed"] is None else tuple(r["changed"]),
+                    values_of(data), previous, r["file_id"], r["row_no"],
+                )
+            )  # fmt: skip
+        lots.append(lot)
+    return lots
 
 
 def as_json(query: str, lots: list[LotHistory]) -> str:

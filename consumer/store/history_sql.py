@@ -71,6 +71,27 @@ def changed_fields(old: str, new: str) -> str:
     )
 
 
+def thinned(old: str, new: str) -> str:
+    """An older version's data as stored once ``new`` follows it: its values where they
+    differ from ``new`` (the fields ``new`` changed), NULL elsewhere (0027)."""
+    return (
+        f"ARRAY(SELECT CASE WHEN u.o IS DISTINCT FROM u.n THEN u.o END "
+        f"FROM unnest({old}, {new}) WITH ORDINALITY AS u(o, n, i) ORDER BY u.i)"
+    )
+
+
+def whole(v: str) -> str:
+    """Stored version ``v``'s values in full: its own data when no version follows it (one
+    index probe), else public.lot_version_values()."""
+    return (
+        f"CASE WHEN EXISTS (SELECT 1 FROM public.lot_versions x "
+        f"WHERE x.lot_external_id = {v}.lot_external_id "
+        f"AND (x.valid_from, x.version) > ({v}.valid_from, {v}.version)) "
+        f"THEN public.lot_version_values({v}.lot_external_id, {v}.valid_from, {v}.version) "
+        f"ELSE {v}.data END"
+    )
+
+
 def _typed(field: str, value: str) -> str:
     """A field's stored text as its JSON value: a number, a boolean or a string."""
     numbers = "ARRAY[" + ", ".join(f"'{f}'" for f in NUMBERS) + "]"

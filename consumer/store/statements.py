@@ -121,7 +121,11 @@ LOTS_TOLD = load(
 )  # fmt: skip
 # The batch's versions into public.lot_versions (history on), after LOTS_TOLD.
 LOT_VERSIONS = load(
-    "lot_versions.sql.tmpl", data=h.DATA_OF_BATCH, changed=h.changed_fields("o.prev_data", "o.data")
+    "lot_versions.sql.tmpl",
+    data=h.DATA_OF_BATCH,
+    whole=h.whole("v"),
+    changed=h.changed_fields("o.prev_data", "o.data"),
+    sparse=h.thinned("o.data", "o.next_data"),
 )
 SIDE_TABLES = load("side_tables.sql.tmpl", s_newer=_newer("s"))
 RUNS_AND_OFFSETS = load(

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from consumer.admin.history import whole_values
 from consumer.intake.records import Inbound
 from consumer.store import statements as sql
 from consumer.store.batch_table import CREATE_BATCH_TABLE
@@ -39,21 +40,30 @@ async def fresh_history(server: Server, messages: list[Inbound], size: int) -> l
 def assert_well_formed(rows: list[tuple[Any, ...]]) -> None:
     """Per lot: versions in (valid_from, version) order, each valid until the next one's
     valid_from (the last open), the first without changed fields, each other naming exactly
-    the fields whose values differ from its predecessor's."""
+    the fields whose values differ from its predecessor's; the newest stores every value, an
+    older one only its values of the fields its successor changed (NULL elsewhere), and its
+    values in full read back from that (public.lot_version_values() and the CLI's rule)."""
     by_lot: dict[str, list[tuple[Any, ...]]] = {}
     for row in rows:
         by_lot.setdefault(row[0], []).append(row)
     for lot, versions in by_lot.items():
-        for i, (_, valid_from, _, valid_to, _, changed, data) in enumerate(versions):
+        assert [v[7] for v in versions] == whole_values([(v[6], v[5]) for v in versions]), lot
+        for i, (_, valid_from, _, valid_to, _, changed, data, whole) in enumerate(versions):
             if i + 1 < len(versions):
                 assert valid_to == versions[i + 1][1], lot
+                after = versions[i + 1][5]
+                thin = [
+                    w if f in after else None for f, w in zip(HISTORY_FIELDS, whole, strict=True)
+                ]
+                assert data == thin, lot
             else:
                 assert valid_to is None, lot
+                assert data == whole, lot
             if i == 0:
                 assert changed is None, lot
                 continue
-            before, now = versions[i - 1][6], data
-            differ = [f for f, o, n in zip(HISTORY_FIELDS, before, now, strict=True) if o != n]
+            before = versions[i - 1][7]
+            differ = [f for f, o, n in zip(HISTORY_FIELDS, before, whole, strict=True) if o != n]
             assert list(changed) == differ, (lot, valid_from)
 
 

@@ -13,7 +13,7 @@ WITH nv AS (
   SELECT p.lot_external_id, p.valid_from, p.version, p.data, p.at, true AS is_pred,
          false AS is_succ
   FROM nv CROSS JOIN LATERAL (
-    SELECT v.lot_external_id, v.valid_from, v.version, v.data, v.ctid AS at
+    SELECT v.lot_external_id, v.valid_from, v.version, CASE WHEN EXISTS (SELECT 1 FROM public.lot_versions x WHERE x.lot_external_id = v.lot_external_id AND (x.valid_from, x.version) > (v.valid_from, v.version)) THEN public.lot_version_values(v.lot_external_id, v.valid_from, v.version) ELSE v.data END AS data, v.ctid AS at
     FROM public.lot_versions v
     WHERE v.lot_external_id = nv.lot_external_id
       AND (v.valid_from, v.version) < (nv.valid_from, nv.version)
@@ -21,7 +21,7 @@ WITH nv AS (
   UNION ALL
   SELECT s.lot_external_id, s.valid_from, s.version, s.data, s.at, false, true
   FROM nv CROSS JOIN LATERAL (
-    SELECT v.lot_external_id, v.valid_from, v.version, v.data, v.ctid AS at
+    SELECT v.lot_external_id, v.valid_from, v.version, CASE WHEN EXISTS (SELECT 1 FROM public.lot_versions x WHERE x.lot_external_id = v.lot_external_id AND (x.valid_from, x.version) > (v.valid_from, v.version)) THEN public.lot_version_values(v.lot_external_id, v.valid_from, v.version) ELSE v.data END AS data, v.ctid AS at
     FROM public.lot_versions v
     WHERE v.lot_external_id = nv.lot_external_id
       AND (v.valid_from, v.version) > (nv.valid_from, nv.version)
@@ -35,7 +35,8 @@ WITH nv AS (
          bool_or(is_succ), NULL, NULL, NULL, NULL
   FROM near GROUP BY lot_external_id, valid_from, version, at
 ), ordered AS (
-  SELECT q.*, lag(q.data) OVER w AS prev_data, lead(q.valid_from) OVER w AS next_from
+  SELECT q.*, lag(q.data) OVER w AS prev_data, lead(q.valid_from) OVER w AS next_from,
+         lead(q.data) OVER w AS next_data
   FROM seq q
   WINDOW w AS (PARTITION BY q.lot_external_id ORDER BY q.valid_from, q.version)
 ), ins AS (
@@ -45,7 +46,8 @@ WITH nv AS (
          COALESCE(o.next_from, CASE WHEN r.is_removed AND r.removed_as_of > o.valid_from
                                     THEN r.removed_as_of END),
          o.vin, o.file_id, o.row_no, o.digest,
-         CASE WHEN o.prev_data IS NOT NULL THEN ARRAY(SELECT u.f FROM unnest(ARRAY['vin', 'vin_raw', 'yard_number', 'yard_name', 'item_number', 'grid_row', 'location_city', 'location_state', 'location_zip', 'location_country', 'sale_date', 'sale_time_hhmm', 'sale_time_zone', 'auction_datetime_utc', 'status', 'title_state', 'title_type', 'damage_description', 'secondary_damage', 'has_keys', 'keys_code', 'lot_cond_code', 'runs_drives', 'special_note', 'odometer', 'odometer_brand', 'currency_code', 'est_retail_value', 'repair_cost', 'high_bid', 'buy_it_now_price', 'make_offer_eligible', 'seller_name', 'offsite_address1', 'offsite_city', 'offsite_state', 'offsite_zip', 'rentals', 'wholesale', 'sale_light', 'auto_grade', 'announcements', 'image_thumbnail', 'image_url', 'source_created_at', 'year', 'make', 'model_group', 'model_detail']::text[], o.prev_data, o.data) AS u(f, o, n) WHERE u.o IS DISTINCT FROM u.n) END, o.data
+         CASE WHEN o.prev_data IS NOT NULL THEN ARRAY(SELECT u.f FROM unnest(ARRAY['vin', 'vin_raw', 'yard_number', 'yard_name', 'item_number', 'grid_row', 'location_city', 'location_state', 'location_zip', 'location_country', 'sale_date', 'sale_time_hhmm', 'sale_time_zone', 'auction_datetime_utc', 'status', 'title_state', 'title_type', 'damage_description', 'secondary_damage', 'has_keys', 'keys_code', 'lot_cond_code', 'runs_drives', 'special_note', 'odometer', 'odometer_brand', 'currency_code', 'est_retail_value', 'repair_cost', 'high_bid', 'buy_it_now_price', 'make_offer_eligible', 'seller_name', 'offsite_address1', 'offsite_city', 'offsite_state', 'offsite_zip', 'rentals', 'wholesale', 'sale_light', 'auto_grade', 'announcements', 'image_thumbnail', 'image_url', 'source_created_at', 'year', 'make', 'model_group', 'model_detail']::text[], o.prev_data, o.data) AS u(f, o, n) WHERE u.o IS DISTINCT FROM u.n) END,
+         CASE WHEN o.next_data IS NULL THEN o.data ELSE ARRAY(SELECT CASE WHEN u.o IS DISTINCT FROM u.n THEN u.o END FROM unnest(o.data, o.next_data) WITH ORDINALITY AS u(o, n, i) ORDER BY u.i) END
   FROM ordered o
   LEFT JOIN LATERAL (SELECT l.is_removed, l.removed_as_of FROM public.lots l
                      WHERE l.lot_external_id = o.lot_external_id OFFSET 0) r ON true
@@ -56,7 +58,8 @@ WITH nv AS (
 ), fix AS (
   UPDATE public.lot_versions v
   SET valid_to = CASE WHEN o.is_pred THEN o.next_from ELSE v.valid_to END,
-      changed = CASE WHEN o.is_succ THEN ARRAY(SELECT u.f FROM unnest(ARRAY['vin', 'vin_raw', 'yard_number', 'yard_name', 'item_number', 'grid_row', 'location_city', 'location_state', 'location_zip', 'location_country', 'sale_date', 'sale_time_hhmm', 'sale_time_zone', 'auction_datetime_utc', 'status', 'title_state', 'title_type', 'damage_description', 'secondary_damage', 'has_keys', 'keys_code', 'lot_cond_code', 'runs_drives', 'special_note', 'odometer', 'odometer_brand', 'currency_code', 'est_retail_value', 'repair_cost', 'high_bid', 'buy_it_now_price', 'make_offer_eligible', 'seller_name', 'offsite_address1', 'offsite_city', 'offsite_state', 'offsite_zip', 'rentals', 'wholesale', 'sale_light', 'auto_grade', 'announcements', 'image_thumbnail', 'image_url', 'source_created_at', 'year', 'make', 'model_group', 'model_detail']::text[], o.prev_data, o.data) AS u(f, o, n) WHERE u.o IS DISTINCT FROM u.n) ELSE v.changed END
+      changed = CASE WHEN o.is_succ THEN ARRAY(SELECT u.f FROM unnest(ARRAY['vin', 'vin_raw', 'yard_number', 'yard_name', 'item_number', 'grid_row', 'location_city', 'location_state', 'location_zip', 'location_country', 'sale_date', 'sale_time_hhmm', 'sale_time_zone', 'auction_datetime_utc', 'status', 'title_state', 'title_type', 'damage_description', 'secondary_damage', 'has_keys', 'keys_code', 'lot_cond_code', 'runs_drives', 'special_note', 'odometer', 'odometer_brand', 'currency_code', 'est_retail_value', 'repair_cost', 'high_bid', 'buy_it_now_price', 'make_offer_eligible', 'seller_name', 'offsite_address1', 'offsite_city', 'offsite_state', 'offsite_zip', 'rentals', 'wholesale', 'sale_light', 'auto_grade', 'announcements', 'image_thumbnail', 'image_url', 'source_created_at', 'year', 'make', 'model_group', 'model_detail']::text[], o.prev_data, o.data) AS u(f, o, n) WHERE u.o IS DISTINCT FROM u.n) ELSE v.changed END,
+      data = CASE WHEN o.next_data IS NULL THEN v.data ELSE ARRAY(SELECT CASE WHEN u.o IS DISTINCT FROM u.n THEN u.o END FROM unnest(o.data, o.next_data) WITH ORDINALITY AS u(o, n, i) ORDER BY u.i) END
   FROM ordered o
   WHERE v.ctid = ANY (ARRAY(SELECT at FROM ordered WHERE NOT new))
     AND NOT o.new AND v.ctid = o.at AND v.lot_external_id = o.lot_external_id
