@@ -255,10 +255,15 @@ def table(results: dict[str, Any]) -> str:
             add(f"8r {dialect} bare read + digest", bare.get("digest"), note)
     hist = s.get("history") or {}
     for arm in ("on", "off"):
-        r = ((hist.get(arm) or {}).get("s2")) or None
-        if r:
-            note = (f"events {hist[arm].get('s2_events')}, cost {_fmt(hist.get('history_cost'))}"
-                    if arm == "on" else "VINOPS_HISTORY=off")  # fmt: skip
+        runs = (hist.get("s2_runs") or {}).get(arm) or []
+        seconds = hist.get(f"s2_seconds_{arm}")
+        if runs and seconds:
+            r = {"rows": hist.get("s2_rows"), "seconds": seconds,
+                 "rows_per_s": hist.get(f"s2_rows_per_s_{arm}")}  # fmt: skip
+            each = ", ".join(_fmt(x.get("seconds")) for x in runs)
+            note = (f"median of {each} s; events {hist.get('s2_events')}, cost "
+                    f"{_fmt(hist.get('history_cost'))}" if arm == "on"
+                    else f"median of {each} s; VINOPS_HISTORY=off")  # fmt: skip
             add(f"8h snapshot 2, history {arm}", r, note)
     query = hist.get("query") or {}
     if query:
