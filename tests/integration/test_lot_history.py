@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from consumer.admin.history import whole_values
@@ -67,11 +67,36 @@ def assert_well_formed(rows: list[tuple[Any, ...]]) -> None:
             assert list(changed) == differ, (lot, valid_from)
 
 
+# Found by CI: a stored successor of one new version, followed in the statement's set by the
+# stored neighbour of another new version (with a version stored between them), was thinned
+# against that neighbour instead of its own successor.
+_THINNED_AGAINST_A_STRANGER = [
+    ("301", "2021-01-02T00:00:00Z", "5TDYZ3DCXHS795095", "FORD", "20200702", "275.0"),
+    ("301", "2021-01-03T00:00:00Z", "5N1DL0MM5KC******", "", "0", "0"),
+    ("302", "2021-01-02T00:00:00Z", "5N1DL0MM5KC******", "FORD", "20200702", "0"),
+    ("302", "2021-01-02T00:00:00Z", "", "KIA", "20200709", "0"),
+    ("303", "2021-01-01T00:00:00Z", "", "FORD", "20200709", "275.0"),
+    ("303", "2021-01-03T00:00:00Z", "4JGBF7BE5AA585531", "KIA", "0", "0"),
+    ("301", "2021-01-01T00:00:00Z", "5N1DL0MM5KC******", "KIA", "0", "0"),
+    ("301", "2021-01-02T00:00:00Z", "4JGBF7BE5AA585531", "FORD", "0", "275.0"),
+    ("302", "2021-01-01T00:00:00Z", "5N1DL0MM5KC******", "", "20200702", "275.0"),
+    ("301", "2021-01-01T00:00:00Z", "5TDYZ3DCXHS795095", "FORD", "20200709", "0"),
+    ("301", "2021-01-02T00:00:00Z", "5N1DL0MM5KC******", "", "20200709", "0"),
+    ("302", "2021-01-03T00:00:00Z", "4JGBF7BE5AA585531", "", "0", "0"),
+    ("302", "2021-01-03T00:00:00Z", "5N1DL0MM5KC******", "", "0", "275.0"),
+    ("302", "2021-01-03T00:00:00Z", "5N1DL0MM5KC******", "", "20200709", "300.0"),
+    ("302", "2021-01-01T00:00:00Z", "5TDYZ3DCXHS795095", "", "0", "0"),
+    ("302", "2021-01-02T00:00:00Z", "5N1DL0MM5KC******", "", "20200702", "300.0"),
+    ("302", "2021-01-03T00:00:00Z", "5TDYZ3DCXHS795095", "KIA", "20200702", "275.0"),
+]
+
+
 @settings(
     max_examples=6, deadline=None, phases=[Phase.explicit, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )  # fmt: skip
 @given(versions=st.lists(version, min_size=2, max_size=20), seed=st.integers(0, 2**16))
+@example(versions=_THINNED_AGAINST_A_STRANGER, seed=1283)
 def test_any_batch_cut_or_arrival_order_gives_the_in_order_history(
     versions: list[tuple[str, ...]], seed: int, pg_server: Server
 ) -> None:

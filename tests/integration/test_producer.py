@@ -370,6 +370,10 @@ async def test_sigint_exits_130_with_an_aborted_record(
     assert not sum((await watcher.end_offsets(started)).values())
     env = {k: v for k, v in os.environ.items() if not k.startswith("VINOPS_")}
     env["VINOPS_KAFKA_BOOTSTRAP"] = kafka_bootstrap
+    # Small batches, each acknowledged before the next: the file takes seconds to publish
+    # however fast the host (full speed, 2.3 s, a loaded CI host once saw `started` too late).
+    env["VINOPS_PRODUCER_WINDOW"] = "1"
+    env["VINOPS_PRODUCER_BATCH_BYTES"] = "16384"
     try:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "producer.cli", "publish", str(path), "--topic", topic,

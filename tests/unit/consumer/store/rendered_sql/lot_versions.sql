@@ -59,7 +59,7 @@ WITH nv AS (
   UPDATE public.lot_versions v
   SET valid_to = CASE WHEN o.is_pred THEN o.next_from ELSE v.valid_to END,
       changed = CASE WHEN o.is_succ THEN ARRAY(SELECT u.f FROM unnest(ARRAY['vin', 'vin_raw', 'yard_number', 'yard_name', 'item_number', 'grid_row', 'location_city', 'location_state', 'location_zip', 'location_country', 'sale_date', 'sale_time_hhmm', 'sale_time_zone', 'auction_datetime_utc', 'status', 'title_state', 'title_type', 'damage_description', 'secondary_damage', 'has_keys', 'keys_code', 'lot_cond_code', 'runs_drives', 'special_note', 'odometer', 'odometer_brand', 'currency_code', 'est_retail_value', 'repair_cost', 'high_bid', 'buy_it_now_price', 'make_offer_eligible', 'seller_name', 'offsite_address1', 'offsite_city', 'offsite_state', 'offsite_zip', 'rentals', 'wholesale', 'sale_light', 'auto_grade', 'announcements', 'image_thumbnail', 'image_url', 'source_created_at', 'year', 'make', 'model_group', 'model_detail']::text[], o.prev_data, o.data) AS u(f, o, n) WHERE u.o IS DISTINCT FROM u.n) ELSE v.changed END,
-      data = CASE WHEN o.next_data IS NULL THEN v.data ELSE ARRAY(SELECT CASE WHEN u.o IS DISTINCT FROM u.n THEN u.o END FROM unnest(o.data, o.next_data) WITH ORDINALITY AS u(o, n, i) ORDER BY u.i) END
+      data = CASE WHEN o.is_pred THEN ARRAY(SELECT CASE WHEN u.o IS DISTINCT FROM u.n THEN u.o END FROM unnest(o.data, o.next_data) WITH ORDINALITY AS u(o, n, i) ORDER BY u.i) ELSE v.data END
   FROM ordered o
   WHERE v.ctid = ANY (ARRAY(SELECT at FROM ordered WHERE NOT new))
     AND NOT o.new AND v.ctid = o.at AND v.lot_external_id = o.lot_external_id
