@@ -16,7 +16,7 @@
 
 -- Newest first: the newest version's data is whole; each older one overlays the fields its
 -- successor changed. A version's history above it is short (a lot changes a few times a day),
--- and the primary key gives those rows in order.
+-- and the primary key gives those rows in order. NULL for a version that is not stored.
 CREATE FUNCTION public.lot_version_values(p_lot text, p_valid_from timestamptz, p_version bytea)
 RETURNS text[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
@@ -24,11 +24,13 @@ DECLARE
   fields constant text[] := public.lot_history_fields();
   acc text[];
   above text[];
+  last_from timestamptz;
+  last_version bytea;
   r record;
   f text;
   i int;
 BEGIN
-  FOR r IN SELECT v.data, v.changed FROM public.lot_versions v
+  FOR r IN SELECT v.valid_from, v.version, v.data, v.changed FROM public.lot_versions v
            WHERE v.lot_external_id = p_lot AND (v.valid_from, v.version) >= (p_valid_from, p_version)
            ORDER BY v.valid_from DESC, v.version DESC
   LOOP
@@ -43,7 +45,12 @@ BEGIN
       END LOOP;
     END IF;
     above := r.changed;
+    last_from := r.valid_from;
+    last_version := r.version;
   END LOOP;
+  IF last_from IS DISTINCT FROM p_valid_from OR last_version IS DISTINCT FROM p_version THEN
+    RETURN NULL;
+  END IF;
   RETURN acc;
 END
 $$;

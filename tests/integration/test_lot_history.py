@@ -130,6 +130,9 @@ async def test_the_sql_field_list_is_the_code_s(fresh_db: FreshDb) -> None:
     try:
         assert tuple(await conn.fetchval("SELECT public.lot_history_fields()")) == HISTORY_FIELDS
         data = orjson.loads(await conn.fetchval("SELECT data::text FROM public.v_lot_versions"))
+        # A version that is not stored has no values (not its successor's).
+        absent = "SELECT public.lot_version_values('301', timestamptz '2020-01-01', '\\x00')"
+        assert await conn.fetchval(absent) is None
     finally:
         await conn.close()
     assert data["vin"] == "4JGBF7BE5AA585531"
