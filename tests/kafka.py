@@ -9,13 +9,16 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 
-async def create_topics(bootstrap: str, *topics: str, partitions: int = 6) -> None:
+async def create_topics(
+    bootstrap: str, *topics: str, partitions: int = 6, configs: dict[str, str] | None = None
+) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         await admin.create_topics(
-            [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics]
-        )
+            [NewTopic(t, num_partitions=partitions, replication_factor=1, topic_configs=configs)
+             for t in topics]
+        )  # fmt: skip
     finally:
         await admin.close()
 

@@ -7,13 +7,12 @@ import os
 from typing import Any
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from consumer.intake.records import Inbound
 from consumer.prepare.prepared import Rejection
 from consumer.service.topic_limits import max_message_bytes
 from consumer.store.dlq import DeadLetterSender, Delivery, Stored
-from tests.kafka import read_topic
+from tests.kafka import create_topics, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -27,14 +26,7 @@ async def test_broker_refusals_are_per_letter_and_do_not_raise(
     kafka_bootstrap: str, unique_name: Any
 ) -> None:
     topic = unique_name("dlq")
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "4000"})]
-        )
-    finally:
-        await admin.close()
+    await create_topics(kafka_bootstrap, topic, partitions=1, configs={"max.message.bytes": "4000"})
     assert (await max_message_bytes(kafka_bootstrap, [topic]))[topic] == 4000
     # The sender believes the topic takes 1 MB: the broker, not the client, refuses.
     sender = DeadLetterSender(kafka_bootstrap, topic, "c1", max_message_bytes=1_000_000)

@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from feed.contract import (
     FileAborted,
@@ -358,14 +357,7 @@ async def test_sigint_exits_130_with_an_aborted_record(
     # the rows are all still to come. The files topic is created here as the producer would
     # (one partition, compacted), so there is one to watch.
     await create_topics(kafka_bootstrap, topic)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(files, 1, 1, topic_configs={"cleanup.policy": "compact"})]
-        )
-    finally:
-        await admin.close()
+    await create_topics(kafka_bootstrap, files, partitions=1, configs={"cleanup.policy": "compact"})
     started: list[TopicPartition] = []
     while not started:
         started = [TopicPartition(files, p) for p in await partitions_of(kafka_bootstrap, files)]
